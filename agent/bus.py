@@ -60,8 +60,11 @@ class Subscription:
                     self.dropped_telemetry += 1
                     return
                 if not self._overflow_logged:
-                    log.warning("bus subscriber is %d events behind; keeping them all "
-                                "(events are never dropped)", len(self._items))
+                    log.warning(
+                        "bus subscriber is %d events behind; keeping them all "
+                        "(events are never dropped)",
+                        len(self._items),
+                    )
                     self._overflow_logged = True
         self._items.append(event)
         self._wakeup.set()
@@ -100,8 +103,10 @@ class Bus:
 
     def publish(self, event: Event) -> None:
         if event.category not in CATEGORIES:
-            raise ValueError(f"event {event.kind!r}: category {event.category!r} is not one "
-                             f"of {sorted(CATEGORIES)}")
+            raise ValueError(
+                f"event {event.kind!r}: category {event.category!r} is not one "
+                f"of {sorted(CATEGORIES)}"
+            )
         for sub in tuple(self._subscribers):
             sub._put(event)
 

@@ -83,8 +83,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal" and str(path) != ":memory:":
-        raise StoreError(f"{path}: SQLite refused WAL mode (got {mode!r}); put the store on a "
-                         "local file system that supports shared memory (not NFS)")
+        raise StoreError(
+            f"{path}: SQLite refused WAL mode (got {mode!r}); put the store on a "
+            "local file system that supports shared memory (not NFS)"
+        )
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
@@ -132,8 +134,10 @@ class Store:
             await self.call(_migrate)
         except sqlite3.Error as exc:
             await self.__aexit__(None, None, None)
-            raise StoreError(f"{self.path}: cannot open the store: {exc}; check the path, "
-                             "its permissions and free disk space") from exc
+            raise StoreError(
+                f"{self.path}: cannot open the store: {exc}; check the path, "
+                "its permissions and free disk space"
+            ) from exc
         except BaseException:
             await self.__aexit__(None, None, None)
             raise

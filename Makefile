@@ -1,0 +1,43 @@
+# cleanroom-agent: the two Quick start commands (make demo, make test) and the tools.
+# Both install what they need: system packages with apt-get when run as root, and the
+# project's virtualenv in .venv.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Debian packages the agent and its tests need (binaries the tests start as real peers).
+APT_PACKAGES := mosquitto mosquitto-clients snmp snmpd iproute2 iputils-ping libsystemd-dev \
+	pkg-config gcc openipmi
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench sysdeps venv clean image image-test
+
+demo: sysdeps $(STAMP)
+	$(VENV)/bin/cleanroom demo
+
+test: sysdeps $(STAMP)
+	$(PY) -m pytest -m "not bench" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check agent tests
+	$(VENV)/bin/ruff format --check agent tests
+	$(VENV)/bin/mypy
+
+bench: sysdeps $(STAMP)
+	$(PY) -m pytest -m bench -s $(PYTEST_ARGS)
+
+sysdeps:
+	@scripts/sysdeps.sh $(APT_PACKAGES)
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -1,0 +1,126 @@
+"""The `cleanroom` command: argument parsing and printing only.
+
+Each subcommand calls into the part that does the work. Human output by default;
+``--json`` where a machine reads the answer. Exit codes: 0 ok, 1 the thing checked is
+wrong (bad config, failed check), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent.errors import AgentError, ConfigError
+
+Handler = Callable[[argparse.Namespace], int]
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo-rack.toml"
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    if args.json:
+        _print_json({"name": "cleanroom-agent", "version": __version__})
+    else:
+        print(f"cleanroom-agent {__version__}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from agent.conf import config_to_builtins, load_config  # noqa: PLC0415 - keep start fast
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        if args.json:
+            _print_json({"ok": False, "problems": exc.problems})
+        else:
+            print(f"{args.file}: {len(exc.problems)} problem(s):", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  - {problem}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json({"ok": True, "config": config_to_builtins(config)})
+    else:
+        print(
+            f"{args.file}: ok (rack {config.rack.id} at {config.rack.site}: "
+            f"{len(config.pdu)} PDU, {len(config.switch)} switch, {len(config.ups)} UPS, "
+            f"{len(config.server)} servers, {len(config.runbook.step)} runbook steps; "
+            f"digest {config.digest[:12]})"
+        )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent import daemon  # noqa: PLC0415
+    from agent.conf import load_config  # noqa: PLC0415
+
+    return daemon.run(load_config(args.config))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent import demo  # noqa: PLC0415
+
+    return demo.run(Path(args.config), duration=args.duration)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cleanroom", description="Autopilot of a mobile clean-room rack."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("version", help="print the agent's version")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_version)
+
+    p = sub.add_parser("check-config", help="validate a rack config and print every problem")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_check_config)
+
+    p = sub.add_parser("run", help="run the agent (the daemon) in the foreground")
+    p.add_argument("--config", type=Path, required=True)
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("demo", help="run the agent against the simulated demo rack")
+    p.add_argument("--config", default=str(DEMO_CONFIG))
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop after this many seconds (0: when the demo is done)",
+    )
+    p.set_defaults(handler=cmd_demo)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"{len(exc.problems)} config problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    except AgentError as exc:
+        print(f"cleanroom: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+EQsRlFVn9e3sETWd8GK2j8+mwQH6KYgdmAb+vc5wEb+KOAIfotL8t2oPFDX+OUuS/DneyR2Gqx0fYmoDvA9mDQ==

@@ -1,0 +1,1 @@
++sZVwSIZhbWoXd/VnbiSmPFNpeUhB/F7Mx7q7d0yvlhGWSqx9xrjLEpiPIq/kdJF0OkV0IezG75wLe6/SeLrDg==
