@@ -1,0 +1,418 @@
+"""The SNMP adapter: the only code that talks to the SNMP libraries.
+
+Reads (GET, multi-OID GET, GETBULK walk) go through gufo-snmp: its Rust core decodes
+about 35x cheaper than pysnmp, and pollers read far more than anything writes. Writes
+(SET) go through pysnmp 7 (``snmp_write``), imported on the first write only.
+
+Callers get our types (``snmp_types``) and our exceptions (``agent.errors``), never a
+library's. Secrets (communities, v3 keys) never reach a log line or an exception text.
+
+Usage::
+
+    async with SnmpClient(SnmpTarget("pdu-a", "10.0.0.5", community="ops")) as snmp:
+        sys_object_id = await snmp.get_one("1.3.6.1.2.1.1.2.0")
+        rows = await snmp.walk("1.3.6.1.4.1.318.1.1.26.9.2.3.1.5")
+        await snmp.set([("1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.3", Integer(1))])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Self, TypeVar
+
+from gufo.snmp import (
+    Aes128Key,
+    Aes192Key,
+    Aes256Key,
+    DesKey,
+    Md5Key,
+    NoSuchInstance,
+    Sha1Key,
+    Sha224Key,
+    Sha256Key,
+    Sha384Key,
+    Sha512Key,
+    SnmpAuthError,
+    SnmpDecodeError,
+    SnmpEncodeError,
+    SnmpError,
+    SnmpVersion,
+    User,
+)
+from gufo.snmp.aio import SnmpSession
+
+from agent.adapters.snmp_types import (
+    AUTH_PROTOCOLS,
+    MISSING,
+    PRIV_PROTOCOLS,
+    AuthProtocol,
+    Gauge,
+    Integer,
+    IpAddress,
+    Missing,
+    OctetString,
+    Oid,
+    PrivProtocol,
+    SetValue,
+    SnmpTarget,
+    TimeTicks,
+    V3User,
+    Value,
+    as_text,
+    check_oid,
+    expect_bytes,
+    expect_int,
+    expect_oid,
+)
+from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
+
+if TYPE_CHECKING:
+    from agent.adapters.snmp_write import SnmpWriter
+
+__all__ = [
+    "AUTH_PROTOCOLS",
+    "MISSING",
+    "PRIV_PROTOCOLS",
+    "AuthProtocol",
+    "Gauge",
+    "Integer",
+    "IpAddress",
+    "Missing",
+    "OctetString",
+    "Oid",
+    "PrivProtocol",
+    "SetValue",
+    "SnmpClient",
+    "SnmpStats",
+    "SnmpTarget",
+    "TimeTicks",
+    "V3User",
+    "Value",
+    "as_text",
+    "check_oid",
+    "expect_bytes",
+    "expect_int",
+    "expect_oid",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_AUTH_KEYS = {
+    "MD5": Md5Key,
+    "SHA": Sha1Key,
+    "SHA-224": Sha224Key,
+    "SHA-256": Sha256Key,
+    "SHA-384": Sha384Key,
+    "SHA-512": Sha512Key,
+}
+_PRIV_KEYS = {"DES": DesKey, "AES": Aes128Key, "AES-192": Aes192Key, "AES-256": Aes256Key}
+# RFC 3414 time window is 150 s; gufo-snmp asks its caller to refresh engine boots/time
+# when a v3 session has been idle that long. We refresh a little earlier.
+_V3_REFRESH_AFTER = 120.0
+_BACKOFF_CAP = 5.0
+
+
+@dataclass(slots=True)
+class SnmpStats:
+    """Counters for one client: what a poller or a test needs to see retries happen."""
+
+    requests: int = 0  # operations attempted: a GET, a whole walk, a SET, a v3 discovery
+    timeouts: int = 0
+    retries: int = 0
+
+
+class _Session:
+    """One gufo-snmp session (one UDP socket) and when it was last used."""
+
+    __slots__ = ("last_used", "session")
+
+    def __init__(self, session: SnmpSession) -> None:
+        self.session = session
+        self.last_used = time.monotonic()
+
+
+class SnmpClient:
+    """An SNMP client for one device; an async context manager.
+
+    gufo-snmp has a per-request timeout but no retries, so the retry loop (exponential
+    backoff with jitter) is ours. It also serves one request at a time per session (one
+    socket, one reader callback), so concurrency is a small pool of sessions bounded by
+    ``target.max_in_flight``; a session whose request timed out is dropped, since a late
+    answer may still be sitting in its socket.
+    """
+
+    def __init__(self, target: SnmpTarget, *, rng: random.Random | None = None) -> None:
+        self.target = target
+        self.stats = SnmpStats()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._slots = asyncio.Semaphore(target.max_in_flight)
+        self._idle: list[_Session] = []
+        self._engine_id: bytes | None = None
+        self._writer: SnmpWriter | None = None
+        self._open = False
+
+    async def __aenter__(self) -> Self:
+        self._open = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._open = False
+        self._idle.clear()  # gufo-snmp closes a socket when its session is collected
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def get_one(self, oid: str) -> Value:
+        """GET one OID; ``MISSING`` when the agent has no such object or instance."""
+        check_oid(oid)
+
+        async def op(session: SnmpSession) -> Value:
+            try:
+                raw = await session.get(oid)
+            except NoSuchInstance:
+                return MISSING
+            return self._decode(oid, raw)
+
+        return await self._read(f"GET {oid}", op)
+
+    async def get(self, oids: Sequence[str]) -> dict[str, Value]:
+        """GET several OIDs in one PDU; every requested OID is a key of the result.
+
+        gufo-snmp leaves out of its answer the OIDs the agent marks noSuchObject or
+        noSuchInstance (and hides a read's error-status the same way), so an OID absent
+        from the answer is ``MISSING`` here.
+        """
+        wanted = [check_oid(oid) for oid in oids]
+        if not wanted:
+            return {}
+
+        async def op(session: SnmpSession) -> dict[str, Value]:
+            raw = await session.get_many(wanted)
+            return {oid: self._decode(oid, raw[oid]) if oid in raw else MISSING for oid in wanted}
+
+        return await self._read(f"GET {_summary(wanted)}", op)
+
+    async def walk(self, subtree: str) -> list[tuple[str, Value]]:
+        """Every (oid, value) under ``subtree``, in agent order, by GETBULK.
+
+        A timeout restarts the walk from the top (a retry): resuming mid-table could mix
+        rows from two moments without the caller knowing.
+        """
+        check_oid(subtree)
+        reps = self.target.max_repetitions
+        decode = self._decode
+
+        async def op(session: SnmpSession) -> list[tuple[str, Value]]:
+            return [
+                (oid, decode(oid, raw))
+                async for oid, raw in session.getbulk(subtree, max_repetitions=reps)
+            ]
+
+        return await self._read(f"walk {subtree}", op)
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def set(self, varbinds: Sequence[tuple[str, SetValue]], *, retry: bool = False) -> None:
+        """SET every varbind in one PDU (all or nothing, per RFC 3416).
+
+        Sent once by default: after a lost answer nobody knows whether the write
+        happened, so the caller reads the state back before deciding to send again
+        (``agent.power.actions`` does). ``retry=True`` resends on timeout, for writes
+        that are harmless to repeat.
+        """
+        for oid, _ in varbinds:
+            check_oid(oid)
+        if not varbinds:
+            return
+        self._check_open()
+        if self._writer is None:
+            # Lazy: pysnmp is only loaded by processes that write.
+            from agent.adapters.snmp_write import SnmpWriter  # noqa: PLC0415
+
+            self._writer = SnmpWriter(self.target)
+        writer = self._writer
+        attempts = self.target.retries + 1 if retry else 1
+        for attempt in range(attempts):
+            async with self._slots:
+                self.stats.requests += 1
+                try:
+                    await writer.set(varbinds)
+                except DeviceUnreachable:
+                    self.stats.timeouts += 1
+                    if attempt + 1 >= attempts:
+                        raise
+                else:
+                    return
+            await self._pause(attempt, f"SET {_summary([o for o, _ in varbinds])}")
+
+    # --- machinery ---------------------------------------------------------------------
+
+    async def _read(self, what: str, op: Callable[[SnmpSession], Awaitable[T]]) -> T:
+        self._check_open()
+        target = self.target
+        attempts = target.retries + 1
+        for attempt in range(attempts):
+            async with self._slots:
+                try:
+                    slot = await self._session(what)
+                    self.stats.requests += 1
+                    result = await op(slot.session)
+                # On any failure the session is dropped, not reused: a late or
+                # malformed answer may still be queued on its socket.
+                except TimeoutError as exc:
+                    self.stats.timeouts += 1
+                    if attempt + 1 >= attempts:
+                        raise self._unreachable(what, attempts) from exc
+                except SnmpError as exc:
+                    raise self._translate(what, exc) from exc
+                except OSError as exc:
+                    # ICMP port unreachable surfaces as ConnectionRefusedError on the
+                    # connected UDP socket: the host is up, nothing listens there.
+                    raise DeviceUnreachable(
+                        target.device,
+                        f"{what} to {target.host}:{target.port}: {exc.strerror or exc}; check "
+                        "that the device's SNMP agent is enabled and the port is right",
+                    ) from exc
+                else:
+                    slot.last_used = time.monotonic()
+                    self._idle.append(slot)
+                    return result
+            await self._pause(attempt, what)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _session(self, what: str) -> _Session:
+        """An idle session (refreshed if v3 and idle too long), or a new one."""
+        while self._idle:
+            slot = self._idle.pop()
+            if self.target.version == "3" and time.monotonic() - slot.last_used > _V3_REFRESH_AFTER:
+                try:
+                    await slot.session.refresh()
+                except TimeoutError:
+                    continue  # an old session that cannot refresh is simply replaced
+                except SnmpError as exc:
+                    raise self._translate(what, exc) from exc
+            return slot
+        target = self.target
+        try:
+            if target.version == "2c":
+                session = SnmpSession(
+                    target.host,
+                    port=target.port,
+                    community=target.community,
+                    version=SnmpVersion.v2c,
+                    timeout=target.timeout,
+                    max_repetitions=target.max_repetitions,
+                )
+            else:
+                assert target.user is not None
+                session = SnmpSession(
+                    target.host,
+                    port=target.port,
+                    engine_id=self._engine_id,
+                    user=_gufo_user(target.user),
+                    version=SnmpVersion.v3,
+                    timeout=target.timeout,
+                    max_repetitions=target.max_repetitions,
+                )
+        except (OSError, ValueError) as exc:
+            raise DeviceUnreachable(
+                target.device,
+                f"cannot open an SNMP socket to {target.host}:{target.port} "
+                f"({type(exc).__name__}: {exc}); check the host name or address",
+            ) from exc
+        if target.version == "3":
+            # Engine discovery and time sync: one round trip, answered with a REPORT.
+            self.stats.requests += 1
+            try:
+                await session.refresh()
+            except SnmpError as exc:
+                raise self._translate(what, exc) from exc
+            self._engine_id = session.get_engine_id()
+        return _Session(session)
+
+    def _decode(self, oid: str, raw: object) -> Value:
+        # bool is an int subclass but gufo-snmp never returns one; the order is the
+        # frequency order in PDU tables (numbers first).
+        if isinstance(raw, int | bytes | str):
+            return raw
+        raise ProtocolError(
+            self.target.device,
+            f"OID {oid} answered {type(raw).__name__} {raw!r}, which is not an SNMP value "
+            "we use (a Null means the agent refused the read); check the OID in the driver",
+        )
+
+    def _translate(self, what: str, exc: SnmpError) -> Exception:
+        target = self.target
+        where = f"{what} on {target.host}:{target.port}"
+        if isinstance(exc, SnmpAuthError):
+            return NegativeReply(
+                target.device,
+                f"{where}: the agent refused our SNMPv3 credentials; check user name, "
+                "auth/priv keys and protocols against the device",
+                status="authenticationFailure",
+            )
+        if isinstance(exc, SnmpDecodeError | SnmpEncodeError):
+            return ProtocolError(
+                target.device,
+                f"{where}: malformed SNMP message ({exc}); the agent is broken "
+                "or something else answers on that port",
+            )
+        if isinstance(exc, NoSuchInstance):
+            return NegativeReply(target.device, f"{where}: no such instance", status="noSuchName")
+        return NegativeReply(target.device, f"{where}: {exc}", status=str(exc))
+
+    def _unreachable(self, what: str, attempts: int) -> DeviceUnreachable:
+        target = self.target
+        return DeviceUnreachable(
+            target.device,
+            f"{what} to {target.host}:{target.port}: no answer after {attempts} attempt(s) of "
+            f"{target.timeout}s; check the device is powered and reachable, and the SNMP "
+            "version and community / v3 user (agents drop bad communities silently)",
+        )
+
+    async def _pause(self, attempt: int, what: str) -> None:
+        delay = backoff_delay(self.target.backoff, attempt, self._rng)
+        self.stats.retries += 1
+        log.debug(
+            "%s: %s timed out, retry %d in %.3fs", self.target.device, what, attempt + 1, delay
+        )
+        await asyncio.sleep(delay)
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError(
+                f"SnmpClient for {self.target.device!r} used outside 'async with'; "
+                "open it with 'async with SnmpClient(target) as snmp:'"
+            )
+
+
+def backoff_delay(base: float, attempt: int, rng: random.Random) -> float:
+    """Pause before retry ``attempt + 1``: ``base * 2**attempt``, capped, times a jitter
+    in [0.5, 1) so that 40 pollers that timed out together do not retry together."""
+    return min(_BACKOFF_CAP, base * 2.0**attempt) * (0.5 + rng.random() / 2)
+
+
+def _gufo_user(user: V3User) -> User:
+    auth = _AUTH_KEYS[user.auth_protocol](user.auth_key.encode())
+    priv = _PRIV_KEYS[user.priv_protocol](user.priv_key.encode()) if user.priv_key else None
+    return User(user.name, auth_key=auth, priv_key=priv)
+
+
+def _summary(oids: Sequence[str]) -> str:
+    if len(oids) <= 3:
+        return ", ".join(oids)
+    return f"{oids[0]}, {oids[1]} and {len(oids) - 2} more OIDs"

@@ -1,0 +1,190 @@
+"""SNMP SET through pysnmp 7 (gufo-snmp is read-only).
+
+Imported lazily by ``agent.adapters.snmp`` on the first write: pysnmp costs start-up time
+and most devices are only ever read. Nothing outside the adapter imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from pyasn1.error import PyAsn1Error  # type: ignore[import-untyped]  # no stubs, no py.typed
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.error import PySnmpError
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    UdpTransportTarget,
+    UsmUserData,
+    set_cmd,
+    usmAesBlumenthalCfb192Protocol,
+    usmAesBlumenthalCfb256Protocol,
+    usmAesCfb128Protocol,
+    usmDESPrivProtocol,
+    usmHMAC128SHA224AuthProtocol,
+    usmHMAC192SHA256AuthProtocol,
+    usmHMAC256SHA384AuthProtocol,
+    usmHMAC384SHA512AuthProtocol,
+    usmHMACMD5AuthProtocol,
+    usmHMACSHAAuthProtocol,
+    usmNoPrivProtocol,
+)
+from pysnmp.proto import errind, rfc1902
+
+from agent.adapters.snmp_types import (
+    Gauge,
+    Integer,
+    IpAddress,
+    OctetString,
+    Oid,
+    SetValue,
+    SnmpTarget,
+    TimeTicks,
+)
+from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
+
+log = logging.getLogger(__name__)
+
+_AUTH = {
+    "MD5": usmHMACMD5AuthProtocol,
+    "SHA": usmHMACSHAAuthProtocol,
+    "SHA-224": usmHMAC128SHA224AuthProtocol,
+    "SHA-256": usmHMAC192SHA256AuthProtocol,
+    "SHA-384": usmHMAC256SHA384AuthProtocol,
+    "SHA-512": usmHMAC384SHA512AuthProtocol,
+}
+# AES-192/256: the Blumenthal key extension, which is what net-snmp's "AES192"/"AES256"
+# and gufo-snmp's default use, so reads and writes localise the same key.
+_PRIV = {
+    "DES": usmDESPrivProtocol,
+    "AES": usmAesCfb128Protocol,
+    "AES-192": usmAesBlumenthalCfb192Protocol,
+    "AES-256": usmAesBlumenthalCfb256Protocol,
+}
+# errorIndications that mean "the agent refused our credentials": not transient.
+_AUTH_FAILURES = (
+    errind.WrongDigest,
+    errind.UnknownUserName,
+    errind.DecryptionError,
+    errind.UnsupportedSecurityLevel,
+    errind.AuthenticationFailure,
+    errind.AuthenticationError,
+    errind.UnknownSecurityName,
+    errind.NotInTimeWindow,
+)
+
+
+class SnmpWriter:
+    """One pysnmp engine and transport for one device; sends one SET PDU per call."""
+
+    def __init__(self, target: SnmpTarget) -> None:
+        self._target = target
+        self._engine: Any = None
+        self._transport: Any = None
+        self._auth: Any = _auth_data(target)
+
+    async def set(self, varbinds: Sequence[tuple[str, SetValue]]) -> None:
+        """Send one SET with every varbind; raise our errors, never pysnmp's."""
+        target = self._target
+        if self._engine is None:
+            self._engine = SnmpEngine()
+            # retries=0: the adapter owns the retry policy (a SET is not blindly resent).
+            self._transport = await UdpTransportTarget.create(
+                (target.host, target.port), timeout=target.timeout, retries=0
+            )
+        objects = [ObjectType(ObjectIdentity(oid), _to_pysnmp(value)) for oid, value in varbinds]
+        try:
+            indication, status, index, _ = await set_cmd(
+                self._engine,
+                self._auth,
+                self._transport,
+                ContextData(),
+                *objects,
+                lookupMib=False,
+            )
+        except (PySnmpError, PyAsn1Error) as exc:
+            raise ProtocolError(
+                target.device,
+                f"SET of {_oids(varbinds)} to {target.host}:{target.port} failed in the "
+                f"SNMP stack ({type(exc).__name__}); check the value types for these OIDs",
+            ) from exc
+        if indication is not None:
+            _raise_indication(target, varbinds, indication)
+        if int(status) != 0:
+            position = int(index)
+            oid = varbinds[position - 1][0] if 0 < position <= len(varbinds) else ""
+            name = status.prettyPrint()
+            raise NegativeReply(
+                target.device,
+                f"SET refused with {name} on OID {oid or _oids(varbinds)}; check the OID is "
+                "writable on this model and the write community / v3 user has write access",
+                status=name,
+                oid=oid,
+            )
+
+    def close(self) -> None:
+        """Close the engine's UDP socket."""
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+
+
+def _raise_indication(
+    target: SnmpTarget, varbinds: Sequence[tuple[str, SetValue]], indication: object
+) -> None:
+    where = f"SET of {_oids(varbinds)} to {target.host}:{target.port}"
+    if isinstance(indication, errind.RequestTimedOut):
+        raise DeviceUnreachable(
+            target.device,
+            f"{where}: no answer in {target.timeout}s; check the device is powered and "
+            "reachable, and that the write community / v3 user is right (agents drop "
+            "wrong communities silently)",
+        )
+    if isinstance(indication, _AUTH_FAILURES):
+        raise NegativeReply(
+            target.device,
+            f"{where}: the agent refused our SNMPv3 credentials ({type(indication).__name__});"
+            " check user name, auth/priv keys and protocols against the device",
+            status="authenticationFailure",
+        )
+    raise ProtocolError(target.device, f"{where}: {type(indication).__name__}: {indication}")
+
+
+def _auth_data(target: SnmpTarget) -> Any:
+    if target.version == "2c":
+        community = target.write_community or target.community
+        # v2c is what most PDUs in the field speak; the operator chooses it per device.
+        return CommunityData(community, mpModel=1)  # noqa: S508
+    user = target.user
+    assert user is not None  # SnmpTarget.__post_init__ guarantees it for v3
+    return UsmUserData(
+        user.name,
+        user.auth_key,
+        user.priv_key,
+        authProtocol=_AUTH[user.auth_protocol],
+        privProtocol=_PRIV[user.priv_protocol] if user.priv_key else usmNoPrivProtocol,
+    )
+
+
+def _to_pysnmp(value: SetValue) -> Any:
+    match value:
+        case Integer(v):
+            return rfc1902.Integer32(v)
+        case Gauge(v):
+            return rfc1902.Gauge32(v)
+        case TimeTicks(v):
+            return rfc1902.TimeTicks(v)
+        case OctetString(v):
+            return rfc1902.OctetString(v)
+        case Oid(v):
+            return rfc1902.ObjectName(v)
+        case IpAddress(v):
+            return rfc1902.IpAddress(v)
+
+
+def _oids(varbinds: Sequence[tuple[str, SetValue]]) -> str:
+    return ", ".join(oid for oid, _ in varbinds)

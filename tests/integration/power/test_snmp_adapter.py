@@ -1,0 +1,265 @@
+"""The SNMP adapter against a real net-snmp snmpd over UDP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+
+import pytest
+from snmpd_fixture import (
+    RO_COMMUNITY,
+    RW_COMMUNITY,
+    TYPES_ROOT,
+    V3_AUTH_KEY,
+    V3_PRIV_KEY,
+    V3_USER,
+    Snmpd,
+    free_udp_port,
+)
+
+from agent.adapters.snmp import (
+    MISSING,
+    Integer,
+    OctetString,
+    SnmpClient,
+    SnmpTarget,
+    V3User,
+)
+from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
+
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+SYS_CONTACT = "1.3.6.1.2.1.1.4.0"
+SYS_NAME = "1.3.6.1.2.1.1.5.0"
+SYS_LOCATION = "1.3.6.1.2.1.1.6.0"
+IF_HC_IN_OCTETS_1 = "1.3.6.1.2.1.31.1.1.1.6.1"  # Counter64
+NET_SNMP_LINUX = "1.3.6.1.4.1.8072.3.2.10"
+
+
+def v2c(server: Snmpd, **kw: object) -> SnmpTarget:
+    base = SnmpTarget(
+        "snmpd",
+        server.host,
+        server.port,
+        community=RO_COMMUNITY,
+        write_community=RW_COMMUNITY,
+        timeout=1.0,
+        retries=1,
+        backoff=0.01,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def v3(server: Snmpd, auth_key: str = V3_AUTH_KEY, user: str = V3_USER) -> SnmpTarget:
+    return SnmpTarget(
+        "snmpd-v3",
+        server.host,
+        server.port,
+        version="3",
+        user=V3User(user, auth_key=auth_key, priv_key=V3_PRIV_KEY),
+        timeout=1.0,
+        retries=0,
+    )
+
+
+@pytest.fixture
+async def client(snmpd: Snmpd) -> AsyncIterator[SnmpClient]:
+    async with SnmpClient(v2c(snmpd)) as snmp:
+        yield snmp
+
+
+async def test_get_one_decodes_an_oid(client: SnmpClient) -> None:
+    assert await client.get_one(SYS_OBJECT_ID) == NET_SNMP_LINUX
+
+
+async def test_every_type_decodes_into_our_types(client: SnmpClient) -> None:
+    oids = [f"{TYPES_ROOT}.{n}.0" for n in range(1, 9)]
+    values = await client.get([*oids, IF_HC_IN_OCTETS_1])
+    assert [values[o] for o in oids] == [
+        -5,  # INTEGER
+        4_000_000_000,  # Gauge32
+        123,  # Counter32
+        4242,  # TimeTicks
+        "10.1.2.3",  # IpAddress
+        "1.3.6.1.4.1.318.1.3.4.5",  # OBJECT IDENTIFIER
+        b"\x00\xff\x10",  # OCTET STRING (binary)
+        b"hello",  # OCTET STRING (text)
+    ]
+    counter64 = values[IF_HC_IN_OCTETS_1]
+    assert isinstance(counter64, int)
+    assert counter64 >= 0
+
+
+async def test_walk_returns_the_subtree_in_order(client: SnmpClient) -> None:
+    rows = await client.walk(TYPES_ROOT)
+    assert [oid for oid, _ in rows] == [f"{TYPES_ROOT}.{n}.0" for n in range(1, 9)]
+    assert rows[0][1] == -5
+    assert await client.walk(f"{TYPES_ROOT}.42") == []
+
+
+async def test_walk_spans_several_getbulk_pages(snmpd: Snmpd) -> None:
+    async with SnmpClient(v2c(snmpd, max_repetitions=3)) as snmp:
+        rows = await snmp.walk("1.3.6.1.2.1.1")
+    oids = [oid for oid, _ in rows]
+    assert len(oids) > 10  # system group plus sysORTable
+    assert oids[:2] == [SYS_DESCR, SYS_OBJECT_ID]
+    assert all(o.startswith("1.3.6.1.2.1.1.") for o in oids)
+
+
+async def test_missing_objects_decode_as_missing(client: SnmpClient) -> None:
+    assert await client.get_one("1.3.6.1.2.1.1.99.0") is MISSING  # noSuchObject
+    assert await client.get_one(f"{TYPES_ROOT}.1.1") is MISSING  # noSuchInstance
+    values = await client.get([SYS_OBJECT_ID, "1.3.6.1.2.1.1.99.0", f"{TYPES_ROOT}.9.0"])
+    assert values == {
+        SYS_OBJECT_ID: NET_SNMP_LINUX,
+        "1.3.6.1.2.1.1.99.0": MISSING,
+        f"{TYPES_ROOT}.9.0": MISSING,
+    }
+
+
+async def test_set_v2c_then_read_back(client: SnmpClient) -> None:
+    await client.set([(SYS_CONTACT, OctetString(b"rack-ops@ars.example"))])
+    assert await client.get_one(SYS_CONTACT) == b"rack-ops@ars.example"
+
+
+async def test_set_of_read_only_oid_names_status_and_oid(client: SnmpClient) -> None:
+    with pytest.raises(NegativeReply) as caught:
+        await client.set(
+            [(SYS_CONTACT, OctetString(b"x")), (SYS_DESCR, OctetString(b"not writable"))]
+        )
+    assert caught.value.status == "notWritable"
+    assert caught.value.oid == SYS_DESCR
+    assert SYS_DESCR in str(caught.value)
+
+
+async def test_set_of_wrong_type_is_a_negative_reply(client: SnmpClient) -> None:
+    with pytest.raises(NegativeReply) as caught:
+        await client.set([(SYS_CONTACT, Integer(3))])
+    assert caught.value.status == "wrongType"
+    assert caught.value.oid == SYS_CONTACT
+
+
+async def test_set_with_read_only_community_is_refused(snmpd: Snmpd) -> None:
+    async with SnmpClient(v2c(snmpd, write_community=RO_COMMUNITY)) as snmp:
+        with pytest.raises(NegativeReply) as caught:
+            await snmp.set([(SYS_CONTACT, OctetString(b"x"))])
+    assert caught.value.status == "noAccess"
+    assert RO_COMMUNITY not in str(caught.value)
+
+
+async def test_v3_auth_priv_get_walk_set(snmpd: Snmpd) -> None:
+    async with SnmpClient(v3(snmpd)) as snmp:
+        assert await snmp.get_one(SYS_OBJECT_ID) == NET_SNMP_LINUX
+        rows = await snmp.walk(TYPES_ROOT)
+        assert len(rows) == 8
+        await snmp.set([(SYS_LOCATION, OctetString(b"truck 2, bay 1"))])
+        assert await snmp.get([SYS_LOCATION]) == {SYS_LOCATION: b"truck 2, bay 1"}
+
+
+@pytest.mark.parametrize(
+    ("auth_key", "user"),
+    [("wrong-pass-phrase", V3_USER), (V3_AUTH_KEY, "nobody")],
+    ids=["wrong-key", "unknown-user"],
+)
+async def test_v3_bad_credentials_are_refused_without_leaking_keys(
+    snmpd: Snmpd, auth_key: str, user: str
+) -> None:
+    target = v3(snmpd, auth_key=auth_key, user=user)
+    async with SnmpClient(target) as snmp:
+        with pytest.raises(NegativeReply) as read_error:
+            await snmp.get_one(SYS_NAME)
+        with pytest.raises(NegativeReply) as write_error:
+            await snmp.set([(SYS_NAME, OctetString(b"x"))])
+    for caught in (read_error, write_error):
+        assert caught.value.status == "authenticationFailure"
+        text = str(caught.value)
+        assert auth_key not in text
+        assert V3_PRIV_KEY not in text
+    assert auth_key not in repr(target)
+    assert V3_PRIV_KEY not in repr(target)
+
+
+async def test_wrong_community_is_unreachable(snmpd: Snmpd) -> None:
+    async with SnmpClient(v2c(snmpd, community="not-the-community", timeout=0.2)) as snmp:
+        with pytest.raises(DeviceUnreachable) as caught:
+            await snmp.get_one(SYS_NAME)
+    assert "not-the-community" not in str(caught.value)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A bound UDP socket that never answers: requests time out."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+async def test_timeout_is_retried_then_unreachable(silent_port: int) -> None:
+    target = SnmpTarget("silent", "127.0.0.1", silent_port, timeout=0.1, retries=3, backoff=0.01)
+    async with SnmpClient(target) as snmp:
+        with pytest.raises(DeviceUnreachable) as caught:
+            await snmp.get_one(SYS_NAME)
+        assert snmp.stats.requests == 4
+        assert snmp.stats.timeouts == 4
+        assert snmp.stats.retries == 3
+        with pytest.raises(DeviceUnreachable):
+            await snmp.walk("1.3.6.1.2.1.1")
+        assert snmp.stats.requests == 8
+    assert "4 attempt(s)" in str(caught.value)
+    assert f"127.0.0.1:{silent_port}" in str(caught.value)
+
+
+async def test_set_is_sent_once_unless_asked(silent_port: int) -> None:
+    target = SnmpTarget("silent", "127.0.0.1", silent_port, timeout=0.1, retries=2, backoff=0.01)
+    async with SnmpClient(target) as snmp:
+        with pytest.raises(DeviceUnreachable):
+            await snmp.set([(SYS_NAME, OctetString(b"x"))])
+        assert (snmp.stats.requests, snmp.stats.retries) == (1, 0)
+        with pytest.raises(DeviceUnreachable):
+            await snmp.set([(SYS_NAME, OctetString(b"x"))], retry=True)
+        assert (snmp.stats.requests, snmp.stats.retries) == (4, 2)
+
+
+async def test_closed_port_is_unreachable() -> None:
+    target = SnmpTarget("closed", "127.0.0.1", free_udp_port(), timeout=0.1, retries=1)
+    async with SnmpClient(target) as snmp:
+        with pytest.raises(DeviceUnreachable):
+            await snmp.get_one(SYS_NAME)
+
+
+async def test_garbage_reply_is_a_protocol_error() -> None:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+
+    async def answer_garbage() -> None:
+        while True:
+            _, peer = await loop.sock_recvfrom(sock, 4096)
+            await loop.sock_sendto(sock, b"\x30\x03\x02\x01\x01 this is not BER", peer)
+
+    with sock:
+        async with asyncio.TaskGroup() as tg:
+            server = tg.create_task(answer_garbage(), name="garbage-responder")
+            target = SnmpTarget("liar", "127.0.0.1", sock.getsockname()[1], timeout=0.5)
+            try:
+                async with SnmpClient(target) as snmp:
+                    with pytest.raises(ProtocolError) as caught:
+                        await snmp.get_one(SYS_NAME)
+            finally:
+                server.cancel()
+    assert "malformed" in str(caught.value)
+
+
+async def test_concurrent_reads_share_a_bounded_pool(snmpd: Snmpd) -> None:
+    async with SnmpClient(v2c(snmpd, max_in_flight=2)) as snmp:
+        results = await asyncio.gather(*(snmp.get_one(SYS_OBJECT_ID) for _ in range(30)))
+    assert results == [NET_SNMP_LINUX] * 30
+
+
+async def test_client_refuses_use_outside_its_context(snmpd: Snmpd) -> None:
+    snmp = SnmpClient(v2c(snmpd))
+    with pytest.raises(RuntimeError, match="async with"):
+        await snmp.get_one(SYS_NAME)
