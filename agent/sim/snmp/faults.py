@@ -1,0 +1,118 @@
+"""Fault controls every simulated device has, whatever its kind.
+
+Wire faults (latency, loss, silence) are applied by the UDP transport before pysnmp sees
+a request; reply faults (an error-status or a malformed value on one OID) by the MIB
+instrumentation; credential faults by re-keying the device's SNMP engine. Device-specific
+faults (an outlet that ignores commands, a forced sensor, the UPS on battery, VLAN drift)
+are methods of the device models themselves.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agent.sim.snmp.mib import SET_STATUSES
+from agent.sim.snmp.values import Oid, Value, format_oid
+
+# Error statuses a reply may carry on any request (reads too): the SET ones plus the
+# read-side ones an agent may answer with.
+REPLY_STATUSES = SET_STATUSES | {
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "authorizationError",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SimCredentials:
+    """What a device expects: v2c community and/or one SNMPv3 USM user (SHA + AES-128)."""
+
+    community: str | None = "public"
+    user: str | None = None
+    auth_key: str | None = None
+    priv_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.user is not None:
+            for name in ("auth_key", "priv_key"):
+                key = getattr(self, name)
+                if key is None or len(key) < 8:
+                    raise ValueError(
+                        f"SimCredentials.{name} for v3 user {self.user!r}: needs at least 8 "
+                        "characters (RFC 3414 passphrase minimum)"
+                    )
+        if self.community is None and self.user is None:
+            raise ValueError("SimCredentials: give a community, a v3 user, or both")
+
+
+@dataclass
+class Faults:
+    """The live fault switches of one device. Change them at any time."""
+
+    latency_s: float = 0.0
+    loss: float = 0.0
+    silent: bool = False
+    error_status: dict[Oid, str] = field(default_factory=dict)
+    malformed: dict[Oid, Value] = field(default_factory=dict)
+    seed: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+    _credential_listeners: list[Callable[[SimCredentials], None]] = field(
+        default_factory=list, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def set_loss(self, probability: float, seed: int | None = None) -> None:
+        """Drop each request with this probability, drawn from a seeded RNG so a test
+        run is reproducible."""
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"loss: {probability} is not a probability in 0..1")
+        self.loss = probability
+        if seed is not None:
+            self.seed = seed
+            self._rng = random.Random(seed)
+
+    def set_latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"latency: {seconds} s is negative; use 0 to answer at once")
+        self.latency_s = seconds
+
+    def fail_oid(self, oid: Oid, status: str) -> None:
+        """Answer any request touching `oid` with this error-status."""
+        if status not in REPLY_STATUSES:
+            raise ValueError(
+                f"error_status on {format_oid(oid)}: {status!r} is not an SNMP error-status; "
+                f"use one of {sorted(REPLY_STATUSES)}"
+            )
+        self.error_status[oid] = status
+
+    def malform(self, oid: Oid, value: Value) -> None:
+        """Answer reads of `oid` with this value whatever its proper type."""
+        self.malformed[oid] = value
+
+    def should_drop(self) -> bool:
+        if self.silent:
+            return True
+        return self.loss > 0 and self._rng.random() < self.loss
+
+    def on_credentials(self, listener: Callable[[SimCredentials], None]) -> None:
+        self._credential_listeners.append(listener)
+
+    def expect_credentials(self, credentials: SimCredentials) -> None:
+        """Make the device expect other credentials (a wrong-community / bad-key fault
+        from the agent's side)."""
+        for listener in self._credential_listeners:
+            listener(credentials)
+
+    def clear(self) -> None:
+        """Back to a healthy device (credentials are left as they are)."""
+        self.latency_s = 0.0
+        self.loss = 0.0
+        self.silent = False
+        self.error_status.clear()
+        self.malformed.clear()
