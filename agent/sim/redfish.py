@@ -93,6 +93,7 @@ class RedfishBmcSim:
         self._boot: asyncio.Task[None] | None = None
         self._pending: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()  # set on every answering/not-answering edge
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -130,13 +131,18 @@ class RedfishBmcSim:
     def base_url(self) -> str:
         return f"http://{self._http.host}:{self._http.port}"
 
-    @property
-    def answering(self) -> bool:
+    def is_answering(self) -> bool:
+        """Powered, booted and listening."""
         return self._bmc_alive
 
-    @property
-    def host_on(self) -> bool:
+    def is_host_on(self) -> bool:
         return self._host_on
+
+    async def wait_answering(self, answering: bool) -> None:
+        """Return once the BMC is (or is not) answering; the caller bounds the wait."""
+        while self._bmc_alive != answering:
+            self._changed.clear()
+            await self._changed.wait()
 
     def power_draw_w(self) -> float:
         """What the server draws from its outlet now (for the PDU load model)."""
@@ -188,6 +194,7 @@ class RedfishBmcSim:
                 task.cancel()
         self._boot = self._pending = None
         self._bmc_alive = False
+        self._changed.set()
         self._host_on = False
         await self._http.stop()
 
@@ -195,6 +202,7 @@ class RedfishBmcSim:
         await asyncio.sleep(self.boot_delay_s)
         await self._http.start()
         self._bmc_alive = True
+        self._changed.set()
         self._host_on = self.host_on_after_power_loss
         self._boot = None
 
