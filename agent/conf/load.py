@@ -73,6 +73,10 @@ def _describe(where: str, root: Any, error: msgspec.ValidationError) -> str:
     missing = _MISSING.match(msg)
     if missing:
         return f"{where}{sub}.{missing.group('key')}: required key is missing; add it"
+    if msg.startswith("Invalid enum value"):
+        allowed = typing.get_args(_type_at(root, sub))
+        if allowed:
+            msg += f" (allowed: {', '.join(repr(a) for a in allowed)})"
     return f"{where}{sub}: {msg}"
 
 
@@ -125,6 +129,7 @@ def parse_config(text: str, *, path: Path | str = "rack.toml") -> RackConfig:
     dec_hook = make_dec_hook(secrets, secrets_source)
 
     decoded: dict[str, Any] = {}
+    broken: set[str] = set()
     for key, value in doc.items():
         if key not in _SECTION_TYPES or key in _INTERNAL:
             known = [k for k in _SECTION_TYPES if k not in _INTERNAL]
@@ -133,7 +138,13 @@ def parse_config(text: str, *, path: Path | str = "rack.toml") -> RackConfig:
             problems.append(f"{where}: {key}: unknown top-level key ({hint})")
             continue
         decoded[key] = _decode_section(
-            where, key, value, _SECTION_TYPES[key], dec_hook=dec_hook, problems=problems
+            where,
+            key,
+            value,
+            _SECTION_TYPES[key],
+            dec_hook=dec_hook,
+            problems=problems,
+            broken=broken,
         )
     for required in ("rack", "vlans"):
         if required not in doc:
@@ -148,17 +159,25 @@ def parse_config(text: str, *, path: Path | str = "rack.toml") -> RackConfig:
             source=str(path),
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
-        problems.extend(f"{where}: {p}" for p in cross_check(config))
+        problems.extend(f"{where}: {p}" for p in _without_echoes(cross_check(config), broken))
         if not problems:
             return config
     raise ConfigError(problems)
 
 
 def _decode_section(
-    where: str, key: str, value: Any, tp: Any, *, dec_hook: Any, problems: list[str]
+    where: str,
+    key: str,
+    value: Any,
+    tp: Any,
+    *,
+    dec_hook: Any,
+    problems: list[str],
+    broken: set[str],
 ) -> Any:
     """Decode one section; arrays of tables and maps item by item, so every bad item is
-    reported. Returns None if nothing usable decoded."""
+    reported. Adds the names of items that failed to ``broken``. Returns None if nothing
+    usable decoded."""
     origin = typing.get_origin(tp)
     if origin is list and isinstance(value, list):
         (item_tp,) = typing.get_args(tp)
@@ -168,6 +187,8 @@ def _decode_section(
                 items.append(msgspec.convert(item, item_tp, dec_hook=dec_hook, strict=True))
             except msgspec.ValidationError as exc:
                 problems.append(_describe(f"{where}: {key}[{index}]", item_tp, exc))
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    broken.add(item["id"])
         return items
     if origin is dict and isinstance(value, dict):
         _, item_tp = typing.get_args(tp)
@@ -177,12 +198,27 @@ def _decode_section(
                 entries[name] = msgspec.convert(item, item_tp, dec_hook=dec_hook, strict=True)
             except msgspec.ValidationError as exc:
                 problems.append(_describe(f"{where}: {key}.{name}", item_tp, exc))
+                broken.add(name)
         return entries
     try:
         return msgspec.convert(value, tp, dec_hook=dec_hook, strict=True)
     except msgspec.ValidationError as exc:
         problems.append(_describe(f"{where}: {key}", tp, exc))
         return None
+
+
+_DANGLING = ("is not defined", "no PDU has id", "no device has id", "is not a device id")
+
+
+def _without_echoes(problems: list[str], broken: set[str]) -> list[str]:
+    """Drop "unknown reference" problems about items that exist but failed to decode:
+    their own error is already reported, and "not defined" would send the operator to
+    the wrong place."""
+    return [
+        p
+        for p in problems
+        if not any(f"{name!r}" in p and any(d in p for d in _DANGLING) for name in broken)
+    ]
 
 
 def load_config(path: Path | str) -> RackConfig:

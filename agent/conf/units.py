@@ -83,4 +83,6 @@ def enc_hook(value: object) -> object:
     """For printing a loaded config as JSON: durations as seconds, secrets masked."""
     if isinstance(value, Secret):
         return "***"
+    if isinstance(value, Duration):
+        return float(value)
     raise NotImplementedError(f"cannot encode {type(value).__name__}")
