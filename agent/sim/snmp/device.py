@@ -46,6 +46,7 @@ class SimDevice:
         clock: Clock = time.monotonic,
         sys_name: str | None = None,
         seed: int = 0,
+        system_group: bool = True,
     ) -> None:
         self.id = device_id
         self.clock = clock
@@ -59,7 +60,8 @@ class SimDevice:
         self.sys_contact = "clean-room drill team"
         self.sys_location = "mobile clean room"
         self._boot = clock()
-        self._add_system_group()
+        if system_group:
+            self._add_system_group()
 
     def settle(self) -> None:
         """Bring time-driven state (pending commands, ramps, battery) up to now. The
@@ -84,10 +86,13 @@ class SimDevice:
             m.scalar(
                 SYSTEM + (column, 0),
                 Tag.OCTET_STRING,
-                lambda attr=attr: v.octets(getattr(self, attr)),  # type: ignore[misc]
+                self._attribute_reader(attr),
                 self._display_string_writer(attr),
             )
         m.constant(SYSTEM + (7, 0), v.integer(72))  # sysServices: application + end-to-end
+
+    def _attribute_reader(self, attr: str) -> Callable[[], Value]:
+        return lambda: v.octets(str(getattr(self, attr)))
 
     def _display_string_writer(self, attr: str) -> Callable[[Value], Commit]:
         def write(value: Value) -> Commit:

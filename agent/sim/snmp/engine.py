@@ -254,8 +254,11 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
             except SetError as exc:
                 raise _smi_error(exc.status, oid, idx) from exc
         # Every variable validated: now apply them all (RFC 3416 4.2.5: all or none).
-        for oid, value, commit in commits:
-            commit()
+        for idx, (oid, value, commit) in enumerate(commits):
+            try:
+                commit()
+            except SetError as exc:  # a model refusing at commit time (rare)
+                raise _smi_error(exc.status, oid, idx) from exc
             device.log_set(oid, value)
         return list(var_binds)
 

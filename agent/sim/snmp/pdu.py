@@ -115,6 +115,7 @@ class PduModel(SimDevice):
             )
             for n in range(1, spec.outlets + 1)
         }
+        self.command_delay_s = spec.command_delay_s
         self.last_action: dict[int, Action] = {}
         self.stuck: set[int] = set()
         self.forced: dict[str, float] = {}
@@ -140,7 +141,7 @@ class PduModel(SimDevice):
         if number in self.stuck:
             return
         self.last_action[number] = action
-        at = self.clock() + self.spec.command_delay_s + extra_delay_s
+        at = self.clock() + self.command_delay_s + extra_delay_s
         if action == "on":
             outlet.pending = [(at, True)]
         elif action == "off":

@@ -1,0 +1,143 @@
+"""Fault scenarios: timed fault steps per device, from Python or a TOML file.
+
+    [[step]]
+    at = 2.0              # seconds after the scenario starts
+    device = "pdu-a"
+    fault = "latency"     # see FAULTS for the names and their parameters
+    seconds = 0.8
+
+The whole file is validated before anything runs; every problem names its step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.sim.snmp import values as v
+from agent.sim.snmp.device import SimDevice
+from agent.sim.snmp.faults import SimCredentials
+from agent.sim.snmp.pdu import PduModel
+from agent.sim.snmp.switch import SwitchModel
+from agent.sim.snmp.ups import UpsModel
+from agent.sim.snmp.values import Tag, Value, parse_oid
+
+
+@dataclass(frozen=True)
+class FaultStep:
+    at: float
+    device: str
+    fault: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _pdu(d: SimDevice) -> PduModel:
+    if not isinstance(d, PduModel):
+        raise TypeError(f"{d.id} is a {d.kind}, this fault needs a PDU")
+    return d
+
+
+def _switch(d: SimDevice) -> SwitchModel:
+    if not isinstance(d, SwitchModel):
+        raise TypeError(f"{d.id} is a {d.kind}, this fault needs a switch")
+    return d
+
+
+def _ups(d: SimDevice) -> UpsModel:
+    if not isinstance(d, UpsModel):
+        raise TypeError(f"{d.id} is a {d.kind}, this fault needs a UPS")
+    return d
+
+
+def _malformed(p: Mapping[str, Any]) -> Value:
+    tag = Tag(int(p["type"]))
+    raw = p["value"]
+    if tag in (Tag.OCTET_STRING, Tag.OPAQUE):
+        return Value(tag, str(raw).encode())
+    if tag is Tag.OBJECT_IDENTIFIER:
+        return v.oid(str(raw))
+    return Value(tag, int(raw))
+
+
+# fault name -> (required parameters, action)
+FAULTS: dict[str, tuple[tuple[str, ...], Callable[[SimDevice, Mapping[str, Any]], None]]] = {
+    "latency": (("seconds",), lambda d, p: d.faults.set_latency(float(p["seconds"]))),
+    "loss": (("probability",), lambda d, p: d.faults.set_loss(float(p["probability"]), p.get("seed"))),
+    "silent": ((), lambda d, p: setattr(d.faults, "silent", True)),
+    "answer": ((), lambda d, p: setattr(d.faults, "silent", False)),
+    "credentials": (
+        (),
+        lambda d, p: d.faults.expect_credentials(
+            SimCredentials(p.get("community"), p.get("user"), p.get("auth_key"), p.get("priv_key"))
+        ),
+    ),
+    "error_status": (("oid", "status"), lambda d, p: d.faults.fail_oid(parse_oid(p["oid"]), p["status"])),
+    "malformed": (("oid", "type", "value"), lambda d, p: d.faults.malform(parse_oid(p["oid"]), _malformed(p))),
+    "clear": ((), lambda d, p: d.faults.clear()),
+    "stick_outlet": (("outlet",), lambda d, p: _pdu(d).stick(int(p["outlet"]))),
+    "unstick_outlet": (("outlet",), lambda d, p: _pdu(d).unstick(int(p["outlet"]))),
+    "force_sensor": (("sensor", "value"), lambda d, p: d.force_sensor(p["sensor"], float(p["value"]))),  # type: ignore[attr-defined]
+    "release_sensor": (("sensor",), lambda d, p: d.release_sensor(p["sensor"])),  # type: ignore[attr-defined]
+    "mains_lost": ((), lambda d, p: _ups(d).mains_lost()),
+    "mains_restored": ((), lambda d, p: _ups(d).mains_restored()),
+    "vlan_drift": (
+        (),
+        lambda d, p: _switch(d).drift(
+            pvid={int(k): int(val) for k, val in p.get("pvid", {}).items()},
+            vlan=p.get("vlan"),
+            egress=set(p["egress"]) if "egress" in p else None,
+            untagged=set(p["untagged"]) if "untagged" in p else None,
+        ),
+    ),
+    "fan_failure": (("fan",), lambda d, p: _switch(d).fail_fan(int(p["fan"]))),
+}
+
+
+def load_scenario(path: Path, device_ids: set[str]) -> list[FaultStep]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"scenario {path}: cannot read it: {exc}") from exc
+    return parse_steps(raw.get("step", []), device_ids, str(path))
+
+
+def parse_steps(raw_steps: list[dict[str, Any]], device_ids: set[str], source: str = "scenario") -> list[FaultStep]:
+    problems: list[str] = []
+    steps = []
+    for i, raw in enumerate(raw_steps):
+        where = f"{source}: step[{i}]"
+        params = {k: val for k, val in raw.items() if k not in ("at", "device", "fault")}
+        at, device, fault = raw.get("at", 0.0), raw.get("device"), raw.get("fault")
+        if not isinstance(at, int | float) or at < 0:
+            problems.append(f"{where}.at: {at!r} must be seconds >= 0")
+        if device not in device_ids:
+            problems.append(f"{where}.device: {device!r} is not in the rack ({sorted(device_ids)})")
+        if fault not in FAULTS:
+            problems.append(f"{where}.fault: {fault!r} is not one of {sorted(FAULTS)}")
+        else:
+            missing = [name for name in FAULTS[fault][0] if name not in params]
+            if missing:
+                problems.append(f"{where}: fault {fault!r} needs {missing}")
+        steps.append(FaultStep(float(at) if isinstance(at, int | float) else 0.0, str(device), str(fault), params))
+    if problems:
+        raise ValueError("\n".join(problems))
+    return sorted(steps, key=lambda s: s.at)
+
+
+def apply_step(device: SimDevice, step: FaultStep) -> None:
+    FAULTS[step.fault][1](device, step.params)
+
+
+async def play(steps: list[FaultStep], devices: Mapping[str, SimDevice]) -> None:
+    """Apply each step at its time (event-loop time, measured from the call)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for step in steps:
+        delay = start + step.at - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        apply_step(devices[step.device], step)
