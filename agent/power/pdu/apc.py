@@ -6,6 +6,10 @@ Two generations share the MIB file but not the tables:
 - rPDU2 (AP84xx/AP86xx/AP88xx/AP89xx, sysObjectID 318.1.3.4.6, seen in a recorded
   AP8932 walk): ``rPDU2`` subtree 318.1.1.26; a separate status column uses the
   opposite coding (1 off, 2 on).
+rPDU2 objects sit under a group, then a table, then its entry: rPDU2IdentModelNumber.1
+is 318.1.1.26.2.1.1.8.1 (group 26.2, table .1, entry .1, column 8), like the
+rPDU2Device/rPDU2Phase/rPDU2Outlet tables. Some published profiles drop the entry arc;
+the simulator written from the MIB caught that here.
 NUT's apc-pdu-mib.c labels 318.1.3.4.4/.5/.6 differently; the AP8932 recording
 (rpdu2g firmware, sysObjectID .6) is what we follow.
 """
@@ -57,9 +61,9 @@ APC_RPDU2 = PduFamily(
     outlet_count=Scalar(
         ent("318.1.1.26.4.2.1.5.1"), f"{MIB}::rPDU2DevicePropertiesNumSwitchedOutlets"
     ),
-    model=Scalar(ent("318.1.1.26.2.1.8.1"), f"{MIB}::rPDU2IdentModelNumber"),
-    serial=Scalar(ent("318.1.1.26.2.1.9.1"), f"{MIB}::rPDU2IdentSerialNumber"),
-    firmware=Scalar(ent("318.1.1.26.2.1.6.1"), f"{MIB}::rPDU2IdentFirmwareRevision"),
+    model=Scalar(ent("318.1.1.26.2.1.1.8.1"), f"{MIB}::rPDU2IdentModelNumber"),
+    serial=Scalar(ent("318.1.1.26.2.1.1.9.1"), f"{MIB}::rPDU2IdentSerialNumber"),
+    firmware=Scalar(ent("318.1.1.26.2.1.1.6.1"), f"{MIB}::rPDU2IdentFirmwareRevision"),
     # rPDU2PhaseStatusCurrent.1: hundredths of amps.
     inlet_current=Measurement(
         ent("318.1.1.26.6.3.1.5.1"), 0.01, "A", f"{MIB}::rPDU2PhaseStatusCurrent"

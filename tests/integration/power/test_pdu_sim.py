@@ -1,0 +1,133 @@
+"""Our PDU driver, auto-detection and verified actions against the independent SNMP
+device simulators of agent/sim/snmp (pysnmp over real UDP).
+
+The simulators are written from the vendors' MIBs without reading our OID tables, so a
+wrong OID or value mapping in agent/power/pdu fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.errors import NegativeReply, PolicyRefusal
+from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
+from agent.power.detect import detect, resolve_driver
+from agent.power.pdu import OutletState
+
+sim = pytest.importorskip("agent.sim.snmp", reason="the SNMP simulator is not in this tree")
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# simulator family name -> our family key that auto-detection must pick
+SIMULATED = {
+    "apc_rpdu2": "apc_rpdu2",
+    "raritan_pdu2": "raritan_pdu2",
+    "eaton_epdu": "eaton_epdu",
+}
+# The simulator answers sysObjectID 318.1.3.4.5 for its rPDU2 model; a recorded AP8932
+# (rpdu2g firmware) answers 318.1.3.4.6, which our data follows. Strict: when the
+# simulator is corrected this xfail turns into a failure, so it gets removed.
+APC_SYSOID_MISMATCH = pytest.mark.xfail(
+    strict=True,
+    reason="simulator serves sysObjectID 318.1.3.4.5 for rPDU2; a real AP8932 answers "
+    "318.1.3.4.6 (fix in agent/sim/snmp/pdu_apc.py)",
+)
+FAST = ActionPolicy(verify_timeout=5.0, attempts=2, backoff=0.05)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def rack() -> AsyncIterator[object]:
+    specs = [
+        sim.PduSpec(
+            f"pdu-{family}",
+            family,
+            outlets=8,
+            loads_w={2: 460.0, 3: 230.0},
+            initial={3: True},
+            command_delay_s=0.2,
+            reboot_s=0.3,
+            ramp_s=0.0,
+        )
+        for family in SIMULATED
+    ]
+    async with sim.SimulatedRack(specs) as r:
+        yield r
+
+
+def target(rack: object, family: str) -> SnmpTarget:
+    host, port = rack.endpoint(f"pdu-{family}")  # type: ignore[attr-defined]
+    return SnmpTarget(f"pdu-{family}", host, port, timeout=1.0, retries=1, backoff=0.05)
+
+
+def families(apc_mark: pytest.MarkDecorator | None = None) -> list[object]:
+    return [
+        pytest.param(f, marks=apc_mark) if f == "apc_rpdu2" and apc_mark else f for f in SIMULATED
+    ]
+
+
+@pytest.mark.parametrize("family", families(APC_SYSOID_MISMATCH))
+async def test_auto_detection_picks_the_family(rack: object, family: str) -> None:
+    async with SnmpClient(target(rack, family)) as snmp:
+        detection = await detect(snmp)
+    assert detection.family is not None, detection.describe()
+    assert detection.family.key == SIMULATED[family]
+
+
+@pytest.mark.parametrize("family", families())
+async def test_identity_outlets_and_inlet(rack: object, family: str) -> None:
+    async with SnmpClient(target(rack, family)) as snmp:
+        driver = await resolve_driver(snmp, SIMULATED[family])
+        identity = await driver.identify(snmp)
+        outlets = await driver.read_outlets(snmp)
+        inlet = await driver.read_inlet(snmp)
+    assert identity.outlet_count == 8
+    assert identity.serial == "SIM00000001"
+    assert identity.model
+    assert identity.firmware
+    assert [o.number for o in outlets] == list(range(1, 9))
+    assert outlets[2].state is OutletState.ON  # outlet 3 starts on
+    assert outlets[0].state is OutletState.OFF
+    assert inlet.current_a is not None
+    assert inlet.current_a > 0  # 230 W behind outlet 3
+
+
+@pytest.mark.parametrize("family", families())
+async def test_switch_verify_and_idempotence(rack: object, family: str) -> None:
+    async with SnmpClient(target(rack, family)) as snmp:
+        driver = await resolve_driver(snmp, SIMULATED[family])
+        on = await switch_outlet(snmp, driver, 5, True, remote=False, policy=FAST)
+        again = await switch_outlet(snmp, driver, 5, True, remote=False, policy=FAST)
+        states = {o.number: o.state for o in await driver.read_outlets(snmp)}
+        off = await switch_outlet(snmp, driver, 5, False, remote=False, policy=FAST)
+        after_off = await driver.read_outlet(snmp, 5)
+    assert (on.before, on.after, on.sent) == (OutletState.OFF, OutletState.ON, True)
+    assert (again.before, again.after, again.sent) == (OutletState.ON, OutletState.ON, False)
+    assert states[5] is OutletState.ON
+    assert (off.after, off.sent) == (OutletState.OFF, True)
+    assert after_off.state is OutletState.OFF
+
+
+@pytest.mark.parametrize("family", families())
+async def test_reboot_ends_on(rack: object, family: str) -> None:
+    async with SnmpClient(target(rack, family)) as snmp:
+        driver = await resolve_driver(snmp, SIMULATED[family])
+        await switch_outlet(snmp, driver, 6, True, remote=False, policy=FAST)
+        result = await reboot_outlet(snmp, driver, 6, remote=False, policy=FAST)
+    assert result.after is OutletState.ON
+
+
+@pytest.mark.parametrize("family", families())
+async def test_missing_outlet_and_protected_outlet(rack: object, family: str) -> None:
+    async with SnmpClient(target(rack, family)) as snmp:
+        driver = await resolve_driver(snmp, SIMULATED[family])
+        with pytest.raises(NegativeReply):
+            await driver.read_outlet(snmp, 42)
+        with pytest.raises(PolicyRefusal, match="protected"):
+            await switch_outlet(
+                snmp, driver, 1, True, remote=True, protected=frozenset({1}), policy=FAST
+            )
+        assert (await driver.read_outlet(snmp, 1)).state is OutletState.OFF
