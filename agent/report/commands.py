@@ -1,0 +1,163 @@
+"""One inbound command, end to end: check, admit (nonce + audit), reply, run, reply.
+
+Every refusal is audited and answered on the response topic with its reason. An
+accepted command is answered ``accepted`` at once, then runs as its own task in the
+Reporter's TaskGroup (a long action neither blocks the intake nor dies with a
+connection); its outcome is audited and answered ``result`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from agent.adapters.mqtt import Inbound
+from agent.errors import AgentError, CommandRefused
+from agent.report.intake import Command, Intake
+from agent.report.payloads import Reply, ReplyStatus
+
+if TYPE_CHECKING:
+    from agent.report.reporter import Reporter
+
+log = logging.getLogger(__name__)
+
+
+class CommandRunner:
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.accepted = 0
+        self.refused = 0
+
+    def _reply(
+        self,
+        *,
+        verb: str,
+        nonce: str,
+        status: ReplyStatus,
+        reason: str = "",
+        detail: str = "",
+        result: Any = None,
+    ) -> bytes:
+        rep = self.reporter
+        return msgspec.json.encode(
+            Reply(
+                rack=rep.topics.rack,
+                boot_id=rep.boot_id,
+                as_of_seq=rep.outbox.last_seq,
+                ts=rep.clock(),
+                verb=verb,
+                nonce=nonce,
+                status=status,
+                reason=reason,
+                detail=detail,
+                result=result,
+            )
+        )
+
+    async def handle(self, inbound: Inbound, verb: str) -> None:
+        rep = self.reporter
+        intake: Intake = rep.intake
+        try:
+            checked = intake.check(
+                topic_verb=verb,
+                payload=inbound.payload,
+                retain=inbound.retain,
+                correlation=inbound.correlation,
+                response_topic=inbound.response_topic,
+            )
+            command = checked.command
+            now = rep.clock()
+
+            def admit(conn: sqlite3.Connection) -> None:
+                Intake.admit(conn, command.key_id, command.nonce, checked.expires_at, now)
+                rep.recorder.audit_in(
+                    conn,
+                    actor=f"remote:{command.key_id}",
+                    action="command.accepted",
+                    ts=now,
+                    detail={
+                        "verb": command.verb,
+                        "args": command.args,
+                        "nonce": command.nonce,
+                        "role": command.role,
+                        "approved_by": list(command.approved_by),
+                    },
+                )
+
+            await rep.recorder.commit(admit)
+        except CommandRefused as refusal:
+            await self._refuse(inbound, verb, refusal)
+            return
+        self.accepted += 1
+        await rep.reply(inbound, self._reply(verb=verb, nonce=command.nonce, status="accepted"))
+        rep.spawn(self._run(inbound, command), name=f"report.command.{verb}")
+
+    async def _refuse(self, inbound: Inbound, verb: str, refusal: CommandRefused) -> None:
+        rep = self.reporter
+        self.refused += 1
+        key_id, nonce = rep.intake.peek(inbound.payload)
+        log.warning("report: refused command %r from key %r: %s", verb[:64], key_id, refusal)
+        await rep.record_audit(
+            f"remote:{key_id}",
+            "command.refused",
+            {
+                "verb": verb[:128],
+                "reason": refusal.reason,
+                "detail": refusal.detail[:1000],
+                "nonce": nonce,
+                "topic": inbound.topic[:256],
+                "retained": inbound.retain,
+            },
+        )
+        await rep.reply(
+            inbound,
+            self._reply(
+                verb=verb[:128],
+                nonce=nonce,
+                status="refused",
+                reason=refusal.reason,
+                detail=refusal.detail,
+            ),
+        )
+
+    async def _run(self, inbound: Inbound, command: Command) -> None:
+        rep = self.reporter
+        handler = rep.intake.handlers[command.verb]
+        status: ReplyStatus = "result"
+        reason, detail, result = "", "", None
+        try:
+            result = await handler(command)
+            msgspec.json.encode(result)  # a result we cannot send is the handler's bug
+        except CommandRefused as exc:
+            status, reason, detail = "failed", exc.reason, exc.detail
+        except AgentError as exc:
+            status, reason, detail = "failed", type(exc).__name__, str(exc)
+        except Exception as exc:
+            log.exception("report: handler for %r crashed", command.verb)
+            status, reason, detail = "failed", "internal_error", f"{type(exc).__name__}: {exc}"
+            result = None
+        await rep.record_audit(
+            f"remote:{command.key_id}",
+            "command.result",
+            {
+                "verb": command.verb,
+                "nonce": command.nonce,
+                "status": status,
+                "reason": reason,
+                "detail": detail[:1000],
+            },
+        )
+        await rep.reply(
+            inbound,
+            self._reply(
+                verb=command.verb,
+                nonce=command.nonce,
+                status=status,
+                reason=reason,
+                detail=detail,
+                result=result,
+            ),
+        )

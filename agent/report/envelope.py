@@ -1,0 +1,253 @@
+"""Signed command envelopes: canonical encoding, Ed25519 signing and verification.
+
+The signature covers the canonical encoding of the command: every envelope field except
+``sig`` and ``approvals``, as JSON with keys sorted at every depth, no whitespace, UTF-8,
+prefixed by a domain string so a command signature can never be replayed as an approval
+(or as anything else signed by the same key). Times in signed fields are integers: a
+float's text differs between languages, an integer's does not.
+
+An approval signs the SHA-256 digest of the command's canonical encoding, the approver's
+key id and the approval time, under its own domain string.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from agent.errors import ConfigError
+from agent.report.payloads import Approval, CommandEnvelope
+from agent.report.roles import ROLES
+
+COMMAND_DOMAIN = b"cleanroom/command/v1\n"
+APPROVAL_DOMAIN = b"cleanroom/approval/v1\n"
+
+
+def b64encode(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    """Strict base64 (no stray characters): a lenient decoder would accept two spellings
+    of the same signature."""
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def canonical(value: Any) -> bytes:
+    return msgspec.json.encode(value, order="sorted")
+
+
+def command_bytes(env: CommandEnvelope) -> bytes:
+    signed = {
+        "verb": env.verb,
+        "args": env.args,
+        "rack": env.rack,
+        "issued_at": env.issued_at,
+        "expires_at": env.expires_at,
+        "nonce": env.nonce,
+        "key_id": env.key_id,
+    }
+    return COMMAND_DOMAIN + canonical(signed)
+
+
+def command_digest(env: CommandEnvelope) -> str:
+    return hashlib.sha256(command_bytes(env)).hexdigest()
+
+
+def approval_bytes(approval: Approval) -> bytes:
+    signed = {
+        "key_id": approval.key_id,
+        "command_digest": approval.command_digest,
+        "issued_at": approval.issued_at,
+    }
+    return APPROVAL_DOMAIN + canonical(signed)
+
+
+def _verify(public_key: Ed25519PublicKey, sig_text: str, message: bytes) -> bool:
+    try:
+        public_key.verify(b64decode(sig_text), message)
+    except (InvalidSignature, binascii.Error, ValueError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def verify_command(env: CommandEnvelope, public_key: Ed25519PublicKey) -> bool:
+    return _verify(public_key, env.sig, command_bytes(env))
+
+
+def verify_approval(approval: Approval, public_key: Ed25519PublicKey) -> bool:
+    return _verify(public_key, approval.sig, approval_bytes(approval))
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def sign_command(
+    private_key: Ed25519PrivateKey,
+    *,
+    key_id: str,
+    verb: str,
+    args: dict[str, Any],
+    rack: str,
+    issued_at: int,
+    expires_at: int,
+    nonce: str | None = None,
+) -> CommandEnvelope:
+    unsigned = CommandEnvelope(
+        verb=verb,
+        args=args,
+        rack=rack,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        nonce=nonce or new_nonce(),
+        key_id=key_id,
+        sig="",
+    )
+    sig = private_key.sign(command_bytes(unsigned))
+    return msgspec.structs.replace(unsigned, sig=b64encode(sig))
+
+
+def sign_approval(
+    private_key: Ed25519PrivateKey, *, key_id: str, command: CommandEnvelope, issued_at: int
+) -> Approval:
+    unsigned = Approval(
+        key_id=key_id, command_digest=command_digest(command), issued_at=issued_at, sig=""
+    )
+    sig = private_key.sign(approval_bytes(unsigned))
+    return msgspec.structs.replace(unsigned, sig=b64encode(sig))
+
+
+# --- keys -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """One ``[[key]]`` of the rack config: who may sign commands, and with which role."""
+
+    key_id: str
+    role: str
+    public_key: Ed25519PublicKey
+    revoked: bool = False
+
+
+def public_key_from_b64(place: str, text: str) -> Ed25519PublicKey:
+    try:
+        raw = b64decode(text.strip())
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        raise ConfigError(
+            [
+                f"{place}: public_key is not valid base64 ({exc}); paste the "
+                "value printed by `cleanroom keys show`"
+            ]
+        ) from exc
+    if len(raw) != 32:
+        raise ConfigError(
+            [
+                f"{place}: public_key decodes to {len(raw)} bytes, an Ed25519 "
+                "public key has 32; paste the value printed by `cleanroom keys show`"
+            ]
+        )
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def key_entry(place: str, key_id: str, role: str, public_key: str, revoked: bool) -> KeyEntry:
+    if role not in ROLES:
+        raise ConfigError([f"{place}: role {role!r} is not one of {list(ROLES)}"])
+    if not key_id:
+        raise ConfigError([f"{place}: id is empty; name the key after its holder"])
+    return KeyEntry(key_id, role, public_key_from_b64(place, public_key), revoked)
+
+
+class Keyring:
+    """The keys of the rack config, by id. Duplicate ids are a config error."""
+
+    def __init__(self, entries: list[KeyEntry]) -> None:
+        self._keys: dict[str, KeyEntry] = {}
+        problems = []
+        for index, entry in enumerate(entries):
+            if entry.key_id in self._keys:
+                problems.append(
+                    f"key[{index}]: id {entry.key_id!r} is used twice; give each key its own id"
+                )
+            self._keys[entry.key_id] = entry
+        if problems:
+            raise ConfigError(problems)
+
+    def get(self, key_id: str) -> KeyEntry | None:
+        return self._keys.get(key_id)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+# --- private key files (ARS side) -----------------------------------------------------
+
+
+class KeyFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    key_id: str
+    private_key: str
+    public_key: str
+
+
+def public_b64(private_key: Ed25519PrivateKey) -> str:
+    raw = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return b64encode(raw)
+
+
+def write_key_file(path: Path, key_id: str, private_key: Ed25519PrivateKey) -> KeyFile:
+    """Write a new key file readable by its owner only; never overwrite one."""
+    raw = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    record = KeyFile(key_id=key_id, private_key=b64encode(raw), public_key=public_b64(private_key))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ConfigError(
+            [f"{path}: already exists; choose another file name or delete the old key on purpose"]
+        ) from exc
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(msgspec.to_builtins(record), indent=2) + "\n")
+    return record
+
+
+def read_key_file(path: Path) -> tuple[KeyFile, Ed25519PrivateKey]:
+    try:
+        record = msgspec.json.decode(path.read_bytes(), type=KeyFile)
+        raw = b64decode(record.private_key)
+        private_key = Ed25519PrivateKey.from_private_bytes(raw)
+    except OSError as exc:
+        raise ConfigError(
+            [f"{path}: cannot read the key file ({exc}); create one with `cleanroom keys new`"]
+        ) from exc
+    except (msgspec.DecodeError, binascii.Error, ValueError) as exc:
+        raise ConfigError(
+            [f"{path}: not a cleanroom key file ({exc}); create one with `cleanroom keys new`"]
+        ) from exc
+    if public_b64(private_key) != record.public_key:
+        raise ConfigError(
+            [
+                f"{path}: public_key does not match private_key; the file was "
+                "edited by hand, recreate it with `cleanroom keys new`"
+            ]
+        )
+    return record, private_key

@@ -1,0 +1,295 @@
+"""The composition of remote supervision: what the daemon starts.
+
+``async with Reporter(...) as reporter:`` subscribes to the bus, commits every event to
+the outbox, and runs one MQTT session after another (reconnecting with backoff): each
+session publishes the birth (retained ``status`` with the full snapshot), drains the
+outbox, republishes the status when it changes, and takes commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import msgspec
+
+from agent.adapters.mqtt import (
+    BrokerSettings,
+    Inbound,
+    Link,
+    LinkDownError,
+    WillMessage,
+    run_sessions,
+)
+from agent.bus import Bus, Event
+from agent.errors import StoreError
+from agent.report.commands import CommandRunner
+from agent.report.envelope import Keyring
+from agent.report.intake import Handler, Intake
+from agent.report.outbox import Outbox
+from agent.report.payloads import Snapshot, Status
+from agent.report.recorder import Recorder
+from agent.report.sender import Sender
+from agent.report.topics import Topics
+
+log = logging.getLogger(__name__)
+
+StatusProvider = Callable[[], Snapshot]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """The ``[mqtt]`` values that are not about the connection."""
+
+    prefix: str = "cleanroom/v1"
+    outbox_max_messages: int = 200_000
+    telemetry_keep_every: int = 4
+    command_max_skew: float = 30.0
+    approval_window: float = 900.0
+    status_interval: float = 30.0
+    window: int = 20
+    telemetry_qos: int = 1
+
+
+class Reporter:
+    def __init__(
+        self,
+        store: Any,
+        bus: Bus,
+        broker: BrokerSettings,
+        *,
+        rack_id: str,
+        site: str,
+        boot_id: str,
+        version: str,
+        config_digest: str,
+        keyring: Keyring,
+        handlers: Mapping[str, Handler],
+        status_provider: StatusProvider = Snapshot,
+        settings: ReportSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings or ReportSettings()
+        self.bus = bus
+        self.broker = broker
+        self.topics = Topics(self.settings.prefix, site, rack_id)
+        self.boot_id = boot_id
+        self.version = version
+        self.config_digest = config_digest
+        self.status_provider = status_provider
+        self.clock = clock
+        self.outbox = Outbox(
+            store,
+            boot_id,
+            max_messages=self.settings.outbox_max_messages,
+            telemetry_keep_every=self.settings.telemetry_keep_every,
+        )
+        self.recorder = Recorder(
+            self.outbox, self.topics, telemetry_qos=self.settings.telemetry_qos
+        )
+        self.sender = Sender(
+            self.outbox, window=self.settings.window, ack_timeout=max(10.0, broker.publish_timeout)
+        )
+        all_handlers: dict[str, Handler] = {**self.builtin_handlers(), **handlers}
+        self.intake = Intake(
+            rack_id=rack_id,
+            keyring=keyring,
+            handlers=all_handlers,
+            max_skew=self.settings.command_max_skew,
+            approval_window=self.settings.approval_window,
+            clock=clock,
+        )
+        self.commands = CommandRunner(self)
+        self._link: Link | None = None
+        self._status_dirty = asyncio.Event()
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._spawned: set[asyncio.Task[Any]] = set()
+        self.connects = 0
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None
+
+    @property
+    def link(self) -> Link | None:
+        return self._link
+
+    async def record_audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        """Append to the audit chain and queue it for MQTT (local operator actions...)."""
+        await self.recorder.record_audit(actor, action, detail)
+
+    def status_changed(self) -> None:
+        """Ask for the retained status to be republished now (state or alarms changed)."""
+        self._status_dirty.set()
+
+    def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        if self._tg is None:
+            raise RuntimeError("Reporter: spawn() outside `async with Reporter(...)`")
+        task = self._tg.create_task(coro, name=name)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+        return task
+
+    def builtin_handlers(self) -> dict[str, Handler]:
+        async def status_get(_command: Any) -> Any:
+            return msgspec.to_builtins(self.build_status(online=True))
+
+        async def outbox_stats(_command: Any) -> Any:
+            return msgspec.to_builtins(self.outbox.stats())
+
+        return {"status.get": status_get, "outbox.stats": outbox_stats}
+
+    def build_status(self, *, online: bool) -> Status:
+        snapshot = self.status_provider()
+        return Status(
+            rack=self.topics.rack,
+            site=self.topics.site,
+            online=online,
+            boot_id=self.boot_id,
+            as_of_seq=self.outbox.last_seq,
+            ts=self.clock(),
+            version=self.version,
+            config_digest=self.config_digest,
+            state=snapshot.state,
+            devices=snapshot.devices,
+            alarms=snapshot.alarms,
+            outbox=self.outbox.stats(),
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.outbox.open()
+        self._sub = self.bus.subscribe()
+        tg = asyncio.TaskGroup()
+        await tg.__aenter__()
+        self._tg = tg
+        self._tasks = [
+            tg.create_task(self._pump_bus(), name="report.bus"),
+            tg.create_task(self._run_mqtt(), name="report.mqtt"),
+        ]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tg, self._tg = self._tg, None
+        assert tg is not None
+        try:
+            self._tasks[0].cancel()
+            # Whatever the parts published before we stop is committed, not dropped.
+            with contextlib.suppress(StoreError):
+                await self._commit_pending()
+            link = self._link
+            if link is not None:
+                # A clean disconnect does not fire the will: say "offline" ourselves.
+                with contextlib.suppress(LinkDownError, TimeoutError):
+                    async with asyncio.timeout(2.0):
+                        await self._publish_status(link, online=False)
+            for task in (*self._tasks, *self._spawned):  # running commands too
+                task.cancel()
+        finally:
+            self._sub.close()
+            await tg.__aexit__(exc_type, exc, tb)
+
+    # --- tasks --------------------------------------------------------------------------
+
+    async def _commit_pending(self) -> None:
+        batch: list[Event] = []
+        while (event := self._sub.get_nowait()) is not None:
+            batch.append(event)
+        if batch:
+            await self.recorder.record_events(batch)
+
+    async def _pump_bus(self) -> None:
+        retry_logged = False
+        while True:
+            batch = [await self._sub.get()]
+            while len(batch) < 500 and (event := self._sub.get_nowait()) is not None:
+                batch.append(event)
+            while True:
+                try:
+                    await self.recorder.record_events(batch)
+                    break
+                except StoreError as exc:
+                    # Keep the batch and retry: the disk may come back (full, remounted).
+                    if not retry_logged:
+                        log.exception(
+                            "report: cannot commit %d events to the outbox (%s); "
+                            "retrying every second",
+                            len(batch),
+                            type(exc).__name__,
+                        )
+                        retry_logged = True
+                    await asyncio.sleep(1.0)
+            retry_logged = False
+            if any(e.category == "status" or e.kind.startswith("alarm.") for e in batch):
+                self._status_dirty.set()
+
+    def _will(self) -> WillMessage:
+        status = self.build_status(online=False)
+        return WillMessage(self.topics.status, msgspec.json.encode(status), qos=1, retain=True)
+
+    async def _run_mqtt(self) -> None:
+        await run_sessions(self.broker, self._session, will=self._will)
+
+    async def _session(self, link: Link) -> None:
+        self.connects += 1
+        try:
+            await self._publish_status(link, online=True)  # the birth
+            await link.subscribe(self.topics.command_filter, qos=1)
+            self._link = link
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._read(link), name="report.mqtt.intake")
+                tg.create_task(self.sender.drain(link), name="report.mqtt.sender")
+                tg.create_task(self._status_loop(link), name="report.mqtt.status")
+        finally:
+            self._link = None
+
+    async def _publish_status(self, link: Link, *, online: bool) -> None:
+        payload = msgspec.json.encode(self.build_status(online=online))
+        await link.publish(self.topics.status, payload, qos=1, retain=True)
+
+    async def _status_loop(self, link: Link) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.status_interval):
+                    await self._status_dirty.wait()
+            self._status_dirty.clear()
+            await self._publish_status(link, online=True)
+
+    async def _read(self, link: Link) -> None:
+        async for message in link.messages():
+            verb = self.topics.verb_of(message.topic)
+            if verb is None:
+                continue
+            await self.commands.handle(message, verb)
+
+    async def reply(self, inbound: Inbound | None, payload: bytes) -> None:
+        """Send a reply to the requester, if it asked for one and we are connected."""
+        link = self._link
+        if inbound is None or not inbound.response_topic or link is None:
+            return
+        try:
+            await link.publish(
+                inbound.response_topic, payload, qos=1, correlation=inbound.correlation
+            )
+        except LinkDownError as exc:
+            log.info(
+                "report: reply to %s lost with the connection (%s); the outcome is in "
+                "the audit log",
+                inbound.response_topic,
+                exc,
+            )
