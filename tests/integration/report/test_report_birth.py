@@ -1,0 +1,124 @@
+"""Birth, will and the published contract, against a real Mosquitto with mosquitto_sub."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import msgspec
+from broker import Mosquitto
+from report_helpers import BASE, RACK, SITE, Subscriber, agent_command, broker_settings
+
+from agent.bus import Bus
+from agent.report.envelope import Keyring
+from agent.report.payloads import Alarm, Snapshot, json_schemas
+from agent.report.reporter import Reporter, ReportSettings
+from agent.store import Store
+
+SCHEMAS = json_schemas()
+
+
+def schema_for(topic: str) -> str:
+    rest = topic[len(BASE) + 1:]
+    if rest == "status":
+        return "Status"
+    if rest == "events":
+        return "StreamEvent"
+    if rest.startswith("telemetry/"):
+        return "TelemetryBatch"
+    if rest.startswith("cmd/"):
+        return "CommandEnvelope"
+    return "Reply"
+
+
+def validate(message: dict[str, Any]) -> None:
+    jsonschema.validate(message["json"], SCHEMAS[schema_for(message["topic"])])
+
+
+async def test_birth_late_joiner_stream_and_clean_offline(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    bus = Bus()
+    snapshot = Snapshot(state="operational", devices={"pdu1": {"load_a": 3.2}},
+                        alarms=[Alarm(device="ups", name="on_battery", severity="critical")])
+    early = Subscriber(mosquitto.port, [f"{BASE}/#"])
+    await early.start()
+    await early.ready(f"{BASE}/probe")
+    async with Store(tmp_path / "s.db") as store:
+        reporter = Reporter(
+            store, bus, broker_settings(mosquitto.url), rack_id=RACK, site=SITE,
+            boot_id="boot-a", version="1.2.3", config_digest="cafe", keyring=Keyring([]),
+            handlers={}, status_provider=lambda: snapshot,
+            settings=ReportSettings(status_interval=3600),
+        )
+        async with reporter:
+            await early.wait_for(lambda ms: any(m["topic"] == f"{BASE}/status" for m in ms),
+                                 what="birth")
+            bus.emit("lifecycle.transition", "lifecycle", category="status", to="operational")
+            bus.emit("alarm.raised", "health", device="ups", name="on_battery")
+            bus.emit("telemetry.batch", "pdu1", category="telemetry", load_a=3.4)
+            bus.emit("outlet.switched", "power", category="audit", actor="local:console",
+                     outlet=3, state="on")
+            await early.wait_for(lambda ms: len([m for m in ms if m["json"] and "seq" in
+                                                 m["json"]]) >= 4, what="4 stream messages")
+            # A supervisor joining late sees the full state from the retained birth.
+            late = Subscriber(mosquitto.port, [f"{BASE}/status"])
+            await late.start()
+            await late.wait_for(lambda ms: len(ms) >= 1, what="retained status")
+            await late.stop()
+            status = late.messages[0]
+            assert status["retain"] in (1, True)
+            assert status["json"]["online"] is True
+            assert status["json"]["boot_id"] == "boot-a"
+            assert status["json"]["state"] == "operational"
+            assert status["json"]["alarms"][0]["name"] == "on_battery"
+            assert status["json"]["devices"] == {"pdu1": {"load_a": 3.2}}
+        # Clean stop: the agent says offline itself (a clean DISCONNECT fires no will).
+        await early.wait_for(lambda ms: any(m["topic"] == f"{BASE}/status"
+                                            and m["json"]["online"] is False for m in ms),
+                             what="offline status")
+        chain = await store.call(lambda c: c.execute("SELECT count(*) FROM audit").fetchone()[0])
+        assert chain == 1
+    await early.stop()
+
+    stream = [m["json"] for m in early.messages if m["json"] and "seq" in m["json"]]
+    assert [m["seq"] for m in stream] == [1, 2, 3, 4]
+    assert {m["boot_id"] for m in stream} == {"boot-a"}
+    kinds = [m["kind"] for m in stream]
+    assert kinds == ["lifecycle.transition", "alarm.raised", "telemetry.batch",
+                     "audit.outlet.switched"]
+    audit_event = stream[3]
+    assert audit_event["category"] == "audit"
+    assert audit_event["data"]["actor"] == "local:console"
+    assert len(audit_event["data"]["hash"]) == 64
+    # Every published message validates against the published JSON Schema.
+    published = [m for m in early.messages if m["topic"] != f"{BASE}/probe"]
+    assert len(published) >= 6
+    for message in published:
+        validate(message)
+
+
+async def test_will_marks_a_killed_agent_offline(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    sub = Subscriber(mosquitto.port, [f"{BASE}/status"])
+    await sub.start()
+    proc = await asyncio.create_subprocess_exec(
+        *agent_command(tmp_path / "s.db", mosquitto.url, "boot-will"),
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        await sub.wait_for(lambda ms: any(m["json"]["online"] for m in ms), what="birth")
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        await sub.wait_for(lambda ms: not ms[-1]["json"]["online"], what="will")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await sub.stop()
+    will = sub.messages[-1]["json"]
+    assert will["boot_id"] == "boot-will"
+    assert will["online"] is False
+    msgspec.json.decode(sub.messages[-1]["payload"])
+    validate(sub.messages[-1])
