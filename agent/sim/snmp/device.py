@@ -68,6 +68,13 @@ class SimDevice:
         engine calls it before every request; the rack also calls it periodically so
         that power effects reach the SET log even when nobody is reading."""
 
+    def force_sensor(self, sensor: str, value: float) -> None:
+        """Fault: pin a sensor reading. Devices with sensors override this."""
+        raise ValueError(f"{self.id}: a {self.kind} has no sensor {sensor!r} to force")
+
+    def release_sensor(self, sensor: str) -> None:
+        raise ValueError(f"{self.id}: a {self.kind} has no sensor {sensor!r} to release")
+
     def uptime(self) -> float:
         return self.clock() - self._boot
 
@@ -79,17 +86,17 @@ class SimDevice:
 
     def _add_system_group(self) -> None:
         m = self.mib
-        m.scalar(SYSTEM + (1, 0), Tag.OCTET_STRING, lambda: v.octets(self.sys_descr))
-        m.scalar(SYSTEM + (2, 0), Tag.OBJECT_IDENTIFIER, lambda: v.oid(self.sys_object_id))
-        m.scalar(SYSTEM + (3, 0), Tag.TIMETICKS, lambda: v.timeticks(self.uptime()))
+        m.scalar((*SYSTEM, 1, 0), Tag.OCTET_STRING, lambda: v.octets(self.sys_descr))
+        m.scalar((*SYSTEM, 2, 0), Tag.OBJECT_IDENTIFIER, lambda: v.oid(self.sys_object_id))
+        m.scalar((*SYSTEM, 3, 0), Tag.TIMETICKS, lambda: v.timeticks(self.uptime()))
         for column, attr in ((4, "sys_contact"), (5, "sys_name"), (6, "sys_location")):
             m.scalar(
-                SYSTEM + (column, 0),
+                (*SYSTEM, column, 0),
                 Tag.OCTET_STRING,
                 self._attribute_reader(attr),
                 self._display_string_writer(attr),
             )
-        m.constant(SYSTEM + (7, 0), v.integer(72))  # sysServices: application + end-to-end
+        m.constant((*SYSTEM, 7, 0), v.integer(72))  # sysServices: application + end-to-end
 
     def _attribute_reader(self, attr: str) -> Callable[[], Value]:
         return lambda: v.octets(str(getattr(self, attr)))

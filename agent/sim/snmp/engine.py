@@ -30,7 +30,7 @@ from typing import Any
 
 import pysnmp.smi.mibs as pysnmp_mibs
 import pysnmp.smi.mibs.instances as pysnmp_mib_instances
-from pyasn1.type import univ
+from pyasn1.type import univ  # type: ignore[import-untyped]
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp, context
@@ -47,7 +47,7 @@ from agent.sim.snmp.values import Oid, Tag, Value
 
 COMMUNITY_INDEX = "sim-community"
 
-_SMI_ERRORS: dict[str, type[Exception]] = {
+_SMI_ERRORS: dict[str, Any] = {
     "wrongType": smi_error.WrongTypeError,
     "wrongLength": smi_error.WrongLengthError,
     "wrongValue": smi_error.WrongValueError,
@@ -103,7 +103,8 @@ def from_asn1(obj: Any) -> Value | None:
 
 
 def _smi_error(status: str, oid: Oid, idx: int) -> Exception:
-    return _SMI_ERRORS[status](name=oid, idx=idx)
+    error: Exception = _SMI_ERRORS[status](name=oid, idx=idx)
+    return error
 
 
 # -- fast engine construction ----------------------------------------------------------
@@ -132,7 +133,7 @@ class _CompiledMibSource(builder.DirMibSource):  # type: ignore[misc]
             data = path.read_bytes()
         except FileNotFoundError as exc:
             raise OSError(errno.ENOENT, "no such compiled MIB module", f) from exc
-        return marshal.loads(data[16:]), ".pyc"  # 16-byte header since Python 3.7 (PEP 552)
+        return marshal.loads(data[16:]), ".pyc"  # noqa: S302 (our own cache) | 16-byte header since Python 3.7 (PEP 552)
 
 
 def _new_engine(engine_id: bytes) -> Any:
@@ -149,7 +150,9 @@ def _sha_master_key(passphrase: str) -> bytes:
     return bytes(localkey.hash_passphrase_sha(univ.OctetString(passphrase.encode())))
 
 
-def _configure_credentials(snmp_engine: Any, old: SimCredentials | None, new: SimCredentials) -> None:
+def _configure_credentials(
+    snmp_engine: Any, old: SimCredentials | None, new: SimCredentials
+) -> None:
     if old is not None:
         if old.community is not None:
             config.delete_v1_system(snmp_engine, COMMUNITY_INDEX)
@@ -158,7 +161,8 @@ def _configure_credentials(snmp_engine: Any, old: SimCredentials | None, new: Si
     if new.community is not None:
         config.add_v1_system(snmp_engine, COMMUNITY_INDEX, new.community)
     if new.user is not None:
-        assert new.auth_key is not None and new.priv_key is not None
+        assert new.auth_key is not None
+        assert new.priv_key is not None
         config.add_v3_user(
             snmp_engine,
             new.user,
@@ -188,7 +192,9 @@ class _FaultyUdpTransport(udp.UdpAsyncioTransport):  # type: ignore[misc]
         if self._callback_function is None:
             return
         if faults.latency_s > 0:
-            self.loop.call_later(faults.latency_s, self._callback_function, self, transportAddress, datagram)
+            self.loop.call_later(
+                faults.latency_s, self._callback_function, self, transportAddress, datagram
+            )
         else:
             self.loop.call_soon(self._callback_function, self, transportAddress, datagram)
 
@@ -268,15 +274,19 @@ class _BulkResponder(cmdrsp.BulkCommandResponder):  # type: ignore[misc]
     entirely past the end of the MIB (see module doc)."""
 
     def handle_management_operation(
-        self, snmpEngine: Any, stateReference: Any, contextName: Any, PDU: Any  # noqa: N803
+        self,
+        snmp_engine: Any,
+        state_reference: Any,
+        context_name: Any,
+        PDU: Any,  # noqa: N803
     ) -> None:
         non_repeaters = max(0, int(v2c.apiBulkPDU.get_non_repeaters(PDU)))
         max_repetitions = max(0, int(v2c.apiBulkPDU.get_max_repetitions(PDU)))
         request = list(v2c.apiPDU.get_varbinds(PDU))
         n = min(non_repeaters, len(request))
         r = len(request) - n
-        mib = self.snmpContext.get_mib_instrum(contextName)
-        ctx = {"snmpEngine": snmpEngine, "acFun": self.verify_access, "cbCtx": self.cbCtx}
+        mib = self.snmpContext.get_mib_instrum(context_name)
+        ctx = {"snmp_engine": snmp_engine, "acFun": self.verify_access, "cbCtx": self.cbCtx}
         out = list(mib.read_next_variables(*request[:n], **ctx)) if n else []
         if r:
             row = request[n:]
@@ -285,8 +295,8 @@ class _BulkResponder(cmdrsp.BulkCommandResponder):  # type: ignore[misc]
                 out.extend(row)
                 if all(isinstance(val, rfc1905.EndOfMibView) for _, val in row):
                     break
-        self.send_varbinds(snmpEngine, stateReference, 0, 0, out)
-        self.release_state_information(stateReference)
+        self.send_varbinds(snmp_engine, state_reference, 0, 0, out)
+        self.release_state_information(state_reference)
 
 
 class Endpoint:

@@ -65,7 +65,7 @@ class Faults:
     )
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+        self._rng = random.Random(self.seed)  # noqa: S311 (reproducible, not secret)
 
     def set_loss(self, probability: float, seed: int | None = None) -> None:
         """Drop each request with this probability, drawn from a seeded RNG so a test
@@ -75,7 +75,7 @@ class Faults:
         self.loss = probability
         if seed is not None:
             self.seed = seed
-            self._rng = random.Random(seed)
+            self._rng = random.Random(seed)  # noqa: S311 (reproducible, not secret)
 
     def set_latency(self, seconds: float) -> None:
         if seconds < 0:

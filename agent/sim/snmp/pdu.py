@@ -58,7 +58,8 @@ class PduSpec:
             bad = [n for n in mapping if not 1 <= n <= self.outlets]
             if bad:
                 raise ValueError(
-                    f"{where}: {name} names outlet(s) {bad}, but the PDU has outlets 1..{self.outlets}"
+                    f"{where}: {name} names outlet(s) {bad}, "
+                    f"but the PDU has outlets 1..{self.outlets}"
                 )
         negative = {n: w for n, w in self.loads_w.items() if w < 0}
         if negative:

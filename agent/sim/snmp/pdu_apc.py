@@ -22,15 +22,15 @@ SYS_OBJECT_ID = (1, 3, 6, 1, 4, 1, 318, 1, 3, 4, 5)  # masterSwitchrPDU2 product
 DEFAULT_MODEL = "AP8941"
 DEFAULT_FIRMWARE = "v6.9.6"
 
-IDENT = RPDU2 + (2, 1, 1)  # rPDU2IdentEntry
-DEVICE_PROPERTIES = RPDU2 + (4, 2, 1)  # rPDU2DevicePropertiesEntry
-DEVICE_STATUS = RPDU2 + (4, 3, 1)  # rPDU2DeviceStatusEntry
-PHASE_STATUS = RPDU2 + (6, 3, 1)  # rPDU2PhaseStatusEntry
-SWITCHED_CONFIG = RPDU2 + (9, 2, 1, 1)  # rPDU2OutletSwitchedConfigEntry
-SWITCHED_STATUS = RPDU2 + (9, 2, 3, 1)  # rPDU2OutletSwitchedStatusEntry
-SWITCHED_CONTROL = RPDU2 + (9, 2, 4, 1)  # rPDU2OutletSwitchedControlEntry
-METERED_STATUS = RPDU2 + (9, 4, 3, 1)  # rPDU2OutletMeteredStatusEntry
-TEMP_HUMIDITY = RPDU2 + (10, 2, 2, 1)  # rPDU2SensorTempHumidityStatusEntry
+IDENT = (*RPDU2, 2, 1, 1)  # rPDU2IdentEntry
+DEVICE_PROPERTIES = (*RPDU2, 4, 2, 1)  # rPDU2DevicePropertiesEntry
+DEVICE_STATUS = (*RPDU2, 4, 3, 1)  # rPDU2DeviceStatusEntry
+PHASE_STATUS = (*RPDU2, 6, 3, 1)  # rPDU2PhaseStatusEntry
+SWITCHED_CONFIG = (*RPDU2, 9, 2, 1, 1)  # rPDU2OutletSwitchedConfigEntry
+SWITCHED_STATUS = (*RPDU2, 9, 2, 3, 1)  # rPDU2OutletSwitchedStatusEntry
+SWITCHED_CONTROL = (*RPDU2, 9, 2, 4, 1)  # rPDU2OutletSwitchedControlEntry
+METERED_STATUS = (*RPDU2, 9, 4, 3, 1)  # rPDU2OutletMeteredStatusEntry
+TEMP_HUMIDITY = (*RPDU2, 10, 2, 2, 1)  # rPDU2SensorTempHumidityStatusEntry
 
 # rPDU2OutletSwitchedControlCommand values.
 IMMEDIATE_ON, IMMEDIATE_OFF, IMMEDIATE_REBOOT, OUTLET_UNKNOWN = 1, 2, 3, 4
@@ -55,7 +55,7 @@ def build(spec: PduSpec, set_log: SetLog, clock: Clock = time.monotonic) -> PduM
         clock=clock,
     )
     m = pdu.mib
-    m.constant(RPDU2 + (1, 0), v.integer(1))  # rPDU2IdentTableSize
+    m.constant((*RPDU2, 1, 0), v.integer(1))  # rPDU2IdentTableSize
     for column, value in (
         (1, v.integer(1)),  # rPDU2IdentIndex
         (2, v.integer(1)),  # rPDU2IdentModule
@@ -67,33 +67,33 @@ def build(spec: PduSpec, set_log: SetLog, clock: Clock = time.monotonic) -> PduM
         (8, v.octets(model_name)),  # rPDU2IdentModelNumber
         (9, v.octets(spec.serial)),  # rPDU2IdentSerialNumber
     ):
-        m.constant(IDENT + (column, 1), value)
+        m.constant((*IDENT, column, 1), value)
 
     n = spec.outlets
-    m.constant(DEVICE_PROPERTIES + (1, 1), v.integer(1))  # rPDU2DevicePropertiesIndex
-    m.constant(DEVICE_PROPERTIES + (4, 1), v.integer(n))  # ...NumOutlets
-    m.constant(DEVICE_PROPERTIES + (5, 1), v.integer(n))  # ...NumSwitchedOutlets
-    m.constant(DEVICE_PROPERTIES + (6, 1), v.integer(n))  # ...NumMeteredOutlets
+    m.constant((*DEVICE_PROPERTIES, 1, 1), v.integer(1))  # rPDU2DevicePropertiesIndex
+    m.constant((*DEVICE_PROPERTIES, 4, 1), v.integer(n))  # ...NumOutlets
+    m.constant((*DEVICE_PROPERTIES, 5, 1), v.integer(n))  # ...NumSwitchedOutlets
+    m.constant((*DEVICE_PROPERTIES, 6, 1), v.integer(n))  # ...NumMeteredOutlets
 
-    m.constant(DEVICE_STATUS + (1, 1), v.integer(1))  # rPDU2DeviceStatusIndex
-    m.constant(DEVICE_STATUS + (2, 1), v.integer(1))  # rPDU2DeviceStatusModule
-    m.scalar(DEVICE_STATUS + (3, 1), Tag.OCTET_STRING, lambda: v.octets(pdu.sys_name))
+    m.constant((*DEVICE_STATUS, 1, 1), v.integer(1))  # rPDU2DeviceStatusIndex
+    m.constant((*DEVICE_STATUS, 2, 1), v.integer(1))  # rPDU2DeviceStatusModule
+    m.scalar((*DEVICE_STATUS, 3, 1), Tag.OCTET_STRING, lambda: v.octets(pdu.sys_name))
     # rPDU2DeviceStatusLoadState: lowLoad(1) normal(2) nearOverload(3) overload(4)
-    m.scalar(DEVICE_STATUS + (4, 1), Tag.INTEGER, lambda: v.integer(2))
+    m.scalar((*DEVICE_STATUS, 4, 1), Tag.INTEGER, lambda: v.integer(2))
     m.scalar(  # rPDU2DeviceStatusPower, hundredths of kW
-        DEVICE_STATUS + (5, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_power_w() / 10))
+        (*DEVICE_STATUS, 5, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_power_w() / 10))
     )
 
-    m.constant(PHASE_STATUS + (1, 1), v.integer(1))  # rPDU2PhaseStatusIndex
-    m.constant(PHASE_STATUS + (2, 1), v.integer(1))  # rPDU2PhaseStatusModule
-    m.constant(PHASE_STATUS + (3, 1), v.integer(1))  # rPDU2PhaseStatusNumber
-    m.scalar(PHASE_STATUS + (4, 1), Tag.INTEGER, lambda: v.integer(2))  # ...LoadState normal
+    m.constant((*PHASE_STATUS, 1, 1), v.integer(1))  # rPDU2PhaseStatusIndex
+    m.constant((*PHASE_STATUS, 2, 1), v.integer(1))  # rPDU2PhaseStatusModule
+    m.constant((*PHASE_STATUS, 3, 1), v.integer(1))  # rPDU2PhaseStatusNumber
+    m.scalar((*PHASE_STATUS, 4, 1), Tag.INTEGER, lambda: v.integer(2))  # ...LoadState normal
     m.scalar(  # rPDU2PhaseStatusCurrent, tenths of A
-        PHASE_STATUS + (5, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_current_a() * 10))
+        (*PHASE_STATUS, 5, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_current_a() * 10))
     )
-    m.constant(PHASE_STATUS + (6, 1), v.integer(round(spec.voltage_v)))  # ...Voltage
+    m.constant((*PHASE_STATUS, 6, 1), v.integer(round(spec.voltage_v)))  # ...Voltage
     m.scalar(  # rPDU2PhaseStatusPower, hundredths of kW
-        PHASE_STATUS + (7, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_power_w() / 10))
+        (*PHASE_STATUS, 7, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_power_w() / 10))
     )
 
     for outlet in range(1, n + 1):
@@ -147,28 +147,28 @@ def _add_outlet(pdu: PduModel, n: int) -> None:
         return lambda: pdu.command(n, action, delay)  # type: ignore[arg-type]
 
     for table in (SWITCHED_CONFIG, SWITCHED_STATUS, SWITCHED_CONTROL, METERED_STATUS):
-        m.constant(table + (1, n), v.integer(n))  # ...Index
-        m.constant(table + (2, n), v.integer(1))  # ...Module
-    m.add(SWITCHED_CONFIG + (3, n), Var(Tag.OCTET_STRING, name, write_name))
-    m.constant(SWITCHED_CONFIG + (4, n), v.integer(n))  # rPDU2OutletSwitchedConfigNumber
-    m.scalar(SWITCHED_STATUS + (3, n), Tag.OCTET_STRING, name)
-    m.constant(SWITCHED_STATUS + (4, n), v.integer(n))
-    m.scalar(SWITCHED_STATUS + (5, n), Tag.INTEGER, state)
-    m.scalar(SWITCHED_STATUS + (6, n), Tag.INTEGER, pending)
-    m.scalar(SWITCHED_CONTROL + (3, n), Tag.OCTET_STRING, name)
-    m.constant(SWITCHED_CONTROL + (4, n), v.integer(n))
-    m.add(SWITCHED_CONTROL + (5, n), Var(Tag.INTEGER, command, write_command))
-    m.scalar(METERED_STATUS + (3, n), Tag.OCTET_STRING, name)
-    m.constant(METERED_STATUS + (4, n), v.integer(n))
+        m.constant((*table, 1, n), v.integer(n))  # ...Index
+        m.constant((*table, 2, n), v.integer(1))  # ...Module
+    m.add((*SWITCHED_CONFIG, 3, n), Var(Tag.OCTET_STRING, name, write_name))
+    m.constant((*SWITCHED_CONFIG, 4, n), v.integer(n))  # rPDU2OutletSwitchedConfigNumber
+    m.scalar((*SWITCHED_STATUS, 3, n), Tag.OCTET_STRING, name)
+    m.constant((*SWITCHED_STATUS, 4, n), v.integer(n))
+    m.scalar((*SWITCHED_STATUS, 5, n), Tag.INTEGER, state)
+    m.scalar((*SWITCHED_STATUS, 6, n), Tag.INTEGER, pending)
+    m.scalar((*SWITCHED_CONTROL, 3, n), Tag.OCTET_STRING, name)
+    m.constant((*SWITCHED_CONTROL, 4, n), v.integer(n))
+    m.add((*SWITCHED_CONTROL, 5, n), Var(Tag.INTEGER, command, write_command))
+    m.scalar((*METERED_STATUS, 3, n), Tag.OCTET_STRING, name)
+    m.constant((*METERED_STATUS, 4, n), v.integer(n))
     m.scalar(  # rPDU2OutletMeteredStatusCurrent, tenths of A
-        METERED_STATUS + (6, n), Tag.INTEGER, lambda: v.integer(round(pdu.outlet_current_a(n) * 10))
+        (*METERED_STATUS, 6, n), Tag.INTEGER, lambda: v.integer(round(pdu.outlet_current_a(n) * 10))
     )
     m.scalar(  # rPDU2OutletMeteredStatusPower, W
-        METERED_STATUS + (7, n), Tag.INTEGER, lambda: v.integer(round(pdu.outlet_power_w(n)))
+        (*METERED_STATUS, 7, n), Tag.INTEGER, lambda: v.integer(round(pdu.outlet_power_w(n)))
     )
     # Writable columns: a SET on an outlet the PDU lacks is noCreation, not notWritable.
-    m.column(SWITCHED_CONFIG + (3,))
-    m.column(SWITCHED_CONTROL + (5,))
+    m.column((*SWITCHED_CONFIG, 3))
+    m.column((*SWITCHED_CONTROL, 5))
 
 
 def _add_sensor(pdu: PduModel) -> None:
@@ -190,17 +190,17 @@ def _add_sensor(pdu: PduModel) -> None:
         (5, v.integer(3)),  # ...Type: temperatureHumidity(3)
         (6, v.integer(2)),  # ...CommStatus: ok(2)
     ):
-        m.constant(TEMP_HUMIDITY + (column, 1), value)
+        m.constant((*TEMP_HUMIDITY, column, 1), value)
     m.scalar(  # rPDU2SensorTempHumidityStatusTempF, tenths of degrees F
-        TEMP_HUMIDITY + (7, 1),
+        (*TEMP_HUMIDITY, 7, 1),
         Tag.INTEGER,
         lambda: v.integer(round((pdu.temperature_c() * 9 / 5 + 32) * 10)),
     )
     m.scalar(  # rPDU2SensorTempHumidityStatusTempC, tenths of degrees C
-        TEMP_HUMIDITY + (8, 1), Tag.INTEGER, lambda: v.integer(round(pdu.temperature_c() * 10))
+        (*TEMP_HUMIDITY, 8, 1), Tag.INTEGER, lambda: v.integer(round(pdu.temperature_c() * 10))
     )
-    m.scalar(TEMP_HUMIDITY + (9, 1), Tag.INTEGER, temp_status)  # ...TempStatus
+    m.scalar((*TEMP_HUMIDITY, 9, 1), Tag.INTEGER, temp_status)  # ...TempStatus
     m.scalar(  # rPDU2SensorTempHumidityStatusRelativeHumidity, percent
-        TEMP_HUMIDITY + (10, 1), Tag.INTEGER, lambda: v.integer(round(pdu.humidity_pct()))
+        (*TEMP_HUMIDITY, 10, 1), Tag.INTEGER, lambda: v.integer(round(pdu.humidity_pct()))
     )
-    m.scalar(TEMP_HUMIDITY + (11, 1), Tag.INTEGER, lambda: v.integer(4))  # ...HumidityStatus normal
+    m.scalar((*TEMP_HUMIDITY, 11, 1), Tag.INTEGER, lambda: v.integer(4))  # ...HumidityStatus normal

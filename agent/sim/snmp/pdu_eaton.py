@@ -24,16 +24,16 @@ DEFAULT_MODEL = "EMAB03"
 DEFAULT_FIRMWARE = "04.00.0010"
 STRAP = 0
 
-UNIT = EPDU + (1, 2, 1)  # unitEntry
-INPUT_VOLTAGE = EPDU + (3, 2, 1)  # inputVoltageEntry
-INPUT_CURRENT = EPDU + (3, 3, 1)  # inputCurrentEntry
-INPUT_POWER = EPDU + (3, 4, 1)  # inputPowerEntry
-OUTLET = EPDU + (6, 1, 1)  # outletEntry
-OUTLET_CURRENT = EPDU + (6, 4, 1)  # outletCurrentEntry
-OUTLET_POWER = EPDU + (6, 5, 1)  # outletPowerEntry
-OUTLET_CONTROL = EPDU + (6, 6, 1)  # outletControlEntry
-TEMPERATURE = EPDU + (7, 1, 1)  # temperatureEntry
-HUMIDITY = EPDU + (7, 2, 1)  # humidityEntry
+UNIT = (*EPDU, 1, 2, 1)  # unitEntry
+INPUT_VOLTAGE = (*EPDU, 3, 2, 1)  # inputVoltageEntry
+INPUT_CURRENT = (*EPDU, 3, 3, 1)  # inputCurrentEntry
+INPUT_POWER = (*EPDU, 3, 4, 1)  # inputPowerEntry
+OUTLET = (*EPDU, 6, 1, 1)  # outletEntry
+OUTLET_CURRENT = (*EPDU, 6, 4, 1)  # outletCurrentEntry
+OUTLET_POWER = (*EPDU, 6, 5, 1)  # outletPowerEntry
+OUTLET_CONTROL = (*EPDU, 6, 6, 1)  # outletControlEntry
+TEMPERATURE = (*EPDU, 7, 1, 1)  # temperatureEntry
+HUMIDITY = (*EPDU, 7, 2, 1)  # humidityEntry
 
 # outletControlStatus
 OFF, ON, PENDING_OFF, PENDING_ON = 0, 1, 2, 3
@@ -60,36 +60,36 @@ def build(spec: PduSpec, set_log: SetLog, clock: Clock = time.monotonic) -> PduM
         (23, v.integer(1)),  # temperatureSensorCount
         (24, v.integer(1)),  # humiditySensorCount
     ):
-        m.constant(UNIT + (column, STRAP), value)
-    m.scalar(UNIT + (6, STRAP), Tag.OCTET_STRING, lambda: v.octets(pdu.sys_name))  # unitName
+        m.constant((*UNIT, column, STRAP), value)
+    m.scalar((*UNIT, 6, STRAP), Tag.OCTET_STRING, lambda: v.octets(pdu.sys_name))  # unitName
 
     inlet = (STRAP, 1, 1)  # strappingIndex, inputIndex, measurement index
     m.scalar(  # inputVoltage, mV
-        INPUT_VOLTAGE + (3, *inlet), Tag.GAUGE32, lambda: v.gauge(spec.voltage_v * 1000)
+        (*INPUT_VOLTAGE, 3, *inlet), Tag.GAUGE32, lambda: v.gauge(spec.voltage_v * 1000)
     )
     m.scalar(  # inputCurrent, mA
-        INPUT_CURRENT + (4, *inlet), Tag.GAUGE32, lambda: v.gauge(pdu.inlet_current_a() * 1000)
+        (*INPUT_CURRENT, 4, *inlet), Tag.GAUGE32, lambda: v.gauge(pdu.inlet_current_a() * 1000)
     )
     m.scalar(  # inputVA
-        INPUT_POWER + (3, *inlet), Tag.GAUGE32, lambda: v.gauge(pdu.inlet_power_w())
+        (*INPUT_POWER, 3, *inlet), Tag.GAUGE32, lambda: v.gauge(pdu.inlet_power_w())
     )
     m.scalar(  # inputWatts
-        INPUT_POWER + (4, *inlet), Tag.GAUGE32, lambda: v.gauge(pdu.inlet_power_w())
+        (*INPUT_POWER, 4, *inlet), Tag.GAUGE32, lambda: v.gauge(pdu.inlet_power_w())
     )
 
     for n in range(1, spec.outlets + 1):
         _add_outlet(pdu, n)
 
     probe = (STRAP, 1)
-    m.constant(TEMPERATURE + (2, *probe), v.octets("Rack inlet"))  # temperatureName
-    m.constant(TEMPERATURE + (3, *probe), v.integer(1))  # temperatureProbeStatus connected(1)
+    m.constant((*TEMPERATURE, 2, *probe), v.octets("Rack inlet"))  # temperatureName
+    m.constant((*TEMPERATURE, 3, *probe), v.integer(1))  # temperatureProbeStatus connected(1)
     m.scalar(  # temperatureValue, tenths of degrees (Celsius: temperatureScale)
-        TEMPERATURE + (4, *probe), Tag.INTEGER, lambda: v.integer(round(pdu.temperature_c() * 10))
+        (*TEMPERATURE, 4, *probe), Tag.INTEGER, lambda: v.integer(round(pdu.temperature_c() * 10))
     )
-    m.constant(HUMIDITY + (2, *probe), v.octets("Rack inlet"))  # humidityName
-    m.constant(HUMIDITY + (3, *probe), v.integer(1))  # humidityProbeStatus connected(1)
+    m.constant((*HUMIDITY, 2, *probe), v.octets("Rack inlet"))  # humidityName
+    m.constant((*HUMIDITY, 3, *probe), v.integer(1))  # humidityProbeStatus connected(1)
     m.scalar(  # humidityValue, tenths of percent
-        HUMIDITY + (4, *probe), Tag.INTEGER, lambda: v.integer(round(pdu.humidity_pct() * 10))
+        (*HUMIDITY, 4, *probe), Tag.INTEGER, lambda: v.integer(round(pdu.humidity_pct() * 10))
     )
     return pdu
 
@@ -129,20 +129,20 @@ def _add_outlet(pdu: PduModel, n: int) -> None:
 
         return Var(Tag.INTEGER, read, write)
 
-    m.constant(OUTLET + (2, *index), v.octets(f"A{n}"))  # outletID
-    m.add(OUTLET + (3, *index), Var(Tag.OCTET_STRING, lambda: v.octets(o.name), write_name))
-    m.constant(OUTLET + (6, *index), v.octets(f"A{n}"))  # outletDesignator
+    m.constant((*OUTLET, 2, *index), v.octets(f"A{n}"))  # outletID
+    m.add((*OUTLET, 3, *index), Var(Tag.OCTET_STRING, lambda: v.octets(o.name), write_name))
+    m.constant((*OUTLET, 6, *index), v.octets(f"A{n}"))  # outletDesignator
     m.scalar(  # outletCurrent, mA
-        OUTLET_CURRENT + (3, *index), Tag.GAUGE32, lambda: v.gauge(pdu.outlet_current_a(n) * 1000)
+        (*OUTLET_CURRENT, 3, *index), Tag.GAUGE32, lambda: v.gauge(pdu.outlet_current_a(n) * 1000)
     )
     m.scalar(  # outletWatts
-        OUTLET_POWER + (3, *index), Tag.GAUGE32, lambda: v.gauge(pdu.outlet_power_w(n))
+        (*OUTLET_POWER, 3, *index), Tag.GAUGE32, lambda: v.gauge(pdu.outlet_power_w(n))
     )
-    m.scalar(OUTLET_CONTROL + (2, *index), Tag.INTEGER, status)  # outletControlStatus
-    m.add(OUTLET_CONTROL + (3, *index), command_column("off", "outletControlOffCmd"))
-    m.add(OUTLET_CONTROL + (4, *index), command_column("on", "outletControlOnCmd"))
-    m.add(OUTLET_CONTROL + (5, *index), command_column("reboot", "outletControlRebootCmd"))
-    m.constant(OUTLET_CONTROL + (9, *index), v.integer(1))  # outletControlSwitchable: yes(1)
+    m.scalar((*OUTLET_CONTROL, 2, *index), Tag.INTEGER, status)  # outletControlStatus
+    m.add((*OUTLET_CONTROL, 3, *index), command_column("off", "outletControlOffCmd"))
+    m.add((*OUTLET_CONTROL, 4, *index), command_column("on", "outletControlOnCmd"))
+    m.add((*OUTLET_CONTROL, 5, *index), command_column("reboot", "outletControlRebootCmd"))
+    m.constant((*OUTLET_CONTROL, 9, *index), v.integer(1))  # outletControlSwitchable: yes(1)
     for column in (3, 4, 5):
-        m.column(OUTLET_CONTROL + (column,))
-    m.column(OUTLET + (3,))
+        m.column((*OUTLET_CONTROL, column))
+    m.column((*OUTLET, 3))

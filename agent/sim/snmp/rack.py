@@ -45,7 +45,9 @@ class SimulatedRack:
         ids = [s.id for s in specs]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"SimulatedRack: device ids {duplicates} are used twice; ids must be unique")
+            raise ValueError(
+                f"SimulatedRack: device ids {duplicates} are used twice; ids must be unique"
+            )
         self._specs = list(specs)
         self._host = host
         self.set_log = SetLog(set_log_path)
@@ -90,7 +92,9 @@ class SimulatedRack:
             self._tasks.append(self._tg.create_task(self._settle_loop(), name="sim-rack-settle"))
             if steps:
                 self._tasks.append(
-                    self._tg.create_task(scenarios.play(steps, self._devices), name="sim-rack-scenario")
+                    self._tg.create_task(
+                        scenarios.play(steps, self._devices), name="sim-rack-scenario"
+                    )
                 )
         except BaseException:
             self._stop_endpoints()
@@ -131,13 +135,17 @@ class SimulatedRack:
         try:
             return self._endpoints[device_id].address
         except KeyError:
-            raise KeyError(f"SimulatedRack: no device {device_id!r} (have {sorted(self._endpoints)})") from None
+            raise KeyError(
+                f"SimulatedRack: no device {device_id!r} (have {sorted(self._endpoints)})"
+            ) from None
 
     def device(self, device_id: str) -> SimDevice:
         try:
             return self._devices[device_id]
         except KeyError:
-            raise KeyError(f"SimulatedRack: no device {device_id!r} (have {sorted(self._devices)})") from None
+            raise KeyError(
+                f"SimulatedRack: no device {device_id!r} (have {sorted(self._devices)})"
+            ) from None
 
     def _typed(self, device_id: str, cls: type[D]) -> D:
         d = self.device(device_id)

@@ -54,7 +54,9 @@ def _parse_value(raw_type: str, raw: str) -> Value:
     try:
         tag = Tag(int(raw_type.rstrip("x")))
     except ValueError:
-        raise ValueError(f"type {raw_type!r} is not an snmprec ASN.1 tag ({[t.value for t in Tag]})") from None
+        raise ValueError(
+            f"type {raw_type!r} is not an snmprec ASN.1 tag ({[t.value for t in Tag]})"
+        ) from None
     if hex_encoded:
         if tag not in (Tag.OCTET_STRING, Tag.OPAQUE):
             raise ValueError(f"type {raw_type!r}: only octet strings can be hex-encoded")
@@ -110,13 +112,17 @@ class RecordedDevice(SimDevice):
         try:
             text = spec.path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise OSError(f"RecordingSpec {spec.id!r}: cannot read {spec.path}: {exc.strerror}") from exc
+            raise OSError(
+                f"RecordingSpec {spec.id!r}: cannot read {spec.path}: {exc.strerror}"
+            ) from exc
         table = parse_snmprec(text, str(spec.path))
         descr = table.get(SYS_DESCR)
         sys_oid = table.get(SYS_OBJECT_ID)
         super().__init__(
             spec.id,
-            sys_descr=descr.octets.decode("utf-8", "replace") if descr and isinstance(descr.data, bytes) else "",
+            sys_descr=descr.octets.decode("utf-8", "replace")
+            if descr and isinstance(descr.data, bytes)
+            else "",
             sys_object_id=sys_oid.data if sys_oid and isinstance(sys_oid.data, tuple) else (0, 0),
             credentials=spec.credentials,
             set_log=set_log,

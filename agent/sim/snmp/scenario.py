@@ -66,7 +66,10 @@ def _malformed(p: Mapping[str, Any]) -> Value:
 # fault name -> (required parameters, action)
 FAULTS: dict[str, tuple[tuple[str, ...], Callable[[SimDevice, Mapping[str, Any]], None]]] = {
     "latency": (("seconds",), lambda d, p: d.faults.set_latency(float(p["seconds"]))),
-    "loss": (("probability",), lambda d, p: d.faults.set_loss(float(p["probability"]), p.get("seed"))),
+    "loss": (
+        ("probability",),
+        lambda d, p: d.faults.set_loss(float(p["probability"]), p.get("seed")),
+    ),
     "silent": ((), lambda d, p: setattr(d.faults, "silent", True)),
     "answer": ((), lambda d, p: setattr(d.faults, "silent", False)),
     "credentials": (
@@ -75,13 +78,22 @@ FAULTS: dict[str, tuple[tuple[str, ...], Callable[[SimDevice, Mapping[str, Any]]
             SimCredentials(p.get("community"), p.get("user"), p.get("auth_key"), p.get("priv_key"))
         ),
     ),
-    "error_status": (("oid", "status"), lambda d, p: d.faults.fail_oid(parse_oid(p["oid"]), p["status"])),
-    "malformed": (("oid", "type", "value"), lambda d, p: d.faults.malform(parse_oid(p["oid"]), _malformed(p))),
+    "error_status": (
+        ("oid", "status"),
+        lambda d, p: d.faults.fail_oid(parse_oid(p["oid"]), p["status"]),
+    ),
+    "malformed": (
+        ("oid", "type", "value"),
+        lambda d, p: d.faults.malform(parse_oid(p["oid"]), _malformed(p)),
+    ),
     "clear": ((), lambda d, p: d.faults.clear()),
     "stick_outlet": (("outlet",), lambda d, p: _pdu(d).stick(int(p["outlet"]))),
     "unstick_outlet": (("outlet",), lambda d, p: _pdu(d).unstick(int(p["outlet"]))),
-    "force_sensor": (("sensor", "value"), lambda d, p: d.force_sensor(p["sensor"], float(p["value"]))),  # type: ignore[attr-defined]
-    "release_sensor": (("sensor",), lambda d, p: d.release_sensor(p["sensor"])),  # type: ignore[attr-defined]
+    "force_sensor": (
+        ("sensor", "value"),
+        lambda d, p: d.force_sensor(p["sensor"], float(p["value"])),
+    ),
+    "release_sensor": (("sensor",), lambda d, p: d.release_sensor(p["sensor"])),
     "mains_lost": ((), lambda d, p: _ups(d).mains_lost()),
     "mains_restored": ((), lambda d, p: _ups(d).mains_restored()),
     "vlan_drift": (
@@ -105,7 +117,9 @@ def load_scenario(path: Path, device_ids: set[str]) -> list[FaultStep]:
     return parse_steps(raw.get("step", []), device_ids, str(path))
 
 
-def parse_steps(raw_steps: list[dict[str, Any]], device_ids: set[str], source: str = "scenario") -> list[FaultStep]:
+def parse_steps(
+    raw_steps: list[dict[str, Any]], device_ids: set[str], source: str = "scenario"
+) -> list[FaultStep]:
     problems: list[str] = []
     steps = []
     for i, raw in enumerate(raw_steps):
@@ -122,7 +136,11 @@ def parse_steps(raw_steps: list[dict[str, Any]], device_ids: set[str], source: s
             missing = [name for name in FAULTS[fault][0] if name not in params]
             if missing:
                 problems.append(f"{where}: fault {fault!r} needs {missing}")
-        steps.append(FaultStep(float(at) if isinstance(at, int | float) else 0.0, str(device), str(fault), params))
+        steps.append(
+            FaultStep(
+                float(at) if isinstance(at, int | float) else 0.0, str(device), str(fault), params
+            )
+        )
     if problems:
         raise ValueError("\n".join(problems))
     return sorted(steps, key=lambda s: s.at)

@@ -76,7 +76,7 @@ class PortState:
 VlanObserver = Callable[[dict[int, PortState]], None]
 
 
-class VlanRefused(SetError):
+class VlanRefusedError(SetError):
     """A VLAN change the switch refuses, with the SNMP error-status it answers."""
 
 
@@ -119,10 +119,18 @@ class SwitchModel(SimDevice):
     def port_states(self) -> dict[int, PortState]:
         out = {}
         for p in self.pvid:
-            untagged = frozenset(v for v, vl in self.vlans.items() if vl.active and p in vl.untagged)
+            untagged = frozenset(
+                v for v, vl in self.vlans.items() if vl.active and p in vl.untagged
+            )
             egress = frozenset(v for v, vl in self.vlans.items() if vl.active and p in vl.egress)
             out[p] = PortState(
-                p, self.if_index(p), self.admin_up[p], self.oper_up(p), self.pvid[p], untagged, egress - untagged
+                p,
+                self.if_index(p),
+                self.admin_up[p],
+                self.oper_up(p),
+                self.pvid[p],
+                untagged,
+                egress - untagged,
             )
         return out
 
@@ -140,15 +148,19 @@ class SwitchModel(SimDevice):
 
     def _check_port(self, port: int) -> None:
         if port not in self.pvid:
-            raise VlanRefused("noCreation", f"{self.id}: port {port} does not exist (1..{self.spec.ports})")
+            raise VlanRefusedError(
+                "noCreation", f"{self.id}: port {port} does not exist (1..{self.spec.ports})"
+            )
 
     def set_pvid(self, port: int, vid: int) -> None:
         self._check_port(port)
         if not 1 <= vid <= MAX_VLAN:
-            raise VlanRefused("wrongValue", f"{self.id}: PVID {vid} outside 1..{MAX_VLAN}")
+            raise VlanRefusedError("wrongValue", f"{self.id}: PVID {vid} outside 1..{MAX_VLAN}")
         if vid not in self.vlans or not self.vlans[vid].active:
             # Real switches refuse a PVID naming a VLAN that is not configured.
-            raise VlanRefused("inconsistentValue", f"{self.id}: VLAN {vid} does not exist; create it first")
+            raise VlanRefusedError(
+                "inconsistentValue", f"{self.id}: VLAN {vid} does not exist; create it first"
+            )
         self.pvid[port] = vid
         self._changed()
 
@@ -168,31 +180,36 @@ class SwitchModel(SimDevice):
             self.connected.discard(port)
         self.last_change[port] = self.uptime()
 
-    def set_membership(self, vid: int, *, egress: set[int] | None = None, untagged: set[int] | None = None) -> None:
+    def set_membership(
+        self, vid: int, *, egress: set[int] | None = None, untagged: set[int] | None = None
+    ) -> None:
         vlan = self.vlans.get(vid)
         if vlan is None:
-            raise VlanRefused("noCreation", f"{self.id}: VLAN {vid} does not exist")
+            raise VlanRefusedError("noCreation", f"{self.id}: VLAN {vid} does not exist")
         for ports in (egress, untagged):
             bad = sorted(p for p in ports or () if p not in self.pvid)
             if bad:
-                raise VlanRefused("wrongValue", f"{self.id}: VLAN {vid}: ports {bad} do not exist")
+                raise VlanRefusedError(
+                    "wrongValue", f"{self.id}: VLAN {vid}: ports {bad} do not exist"
+                )
         new_egress = set(vlan.egress if egress is None else egress)
         new_untagged = set(vlan.untagged if untagged is None else untagged)
         if egress is not None and untagged is None:
             new_untagged &= new_egress  # leaving the VLAN also leaves its untagged set
         if not new_untagged <= new_egress:
-            raise VlanRefused(
+            raise VlanRefusedError(
                 "inconsistentValue",
-                f"{self.id}: VLAN {vid}: untagged ports {sorted(new_untagged - new_egress)} are not in the egress set",
+                f"{self.id}: VLAN {vid}: untagged ports {sorted(new_untagged - new_egress)} "
+                "are not in the egress set; add them to the egress ports first",
             )
         vlan.egress, vlan.untagged = new_egress, new_untagged
         self._changed()
 
     def create_vlan(self, vid: int, name: str = "", *, active: bool = True) -> None:
         if not 1 <= vid <= MAX_VLAN:
-            raise VlanRefused("noCreation", f"{self.id}: VLAN id {vid} outside 1..{MAX_VLAN}")
+            raise VlanRefusedError("noCreation", f"{self.id}: VLAN id {vid} outside 1..{MAX_VLAN}")
         if vid in self.vlans:
-            raise VlanRefused("inconsistentValue", f"{self.id}: VLAN {vid} already exists")
+            raise VlanRefusedError("inconsistentValue", f"{self.id}: VLAN {vid} already exists")
         self.vlans[vid] = Vlan(name or f"VLAN{vid:04d}", set(), set(), active)
         self.rows_changed(vid)
         self._changed()
@@ -203,7 +220,7 @@ class SwitchModel(SimDevice):
 
     def deactivate_vlan(self, vid: int) -> None:
         if any(pv == vid for pv in self.pvid.values()):
-            raise VlanRefused("inconsistentValue", f"{self.id}: VLAN {vid} is a PVID in use")
+            raise VlanRefusedError("inconsistentValue", f"{self.id}: VLAN {vid} is a PVID in use")
         self.vlans[vid].active = False
         self._changed()
 
@@ -211,10 +228,10 @@ class SwitchModel(SimDevice):
         if vid not in self.vlans:
             return  # RFC 2579: destroying a row that does not exist succeeds
         if vid == 1:
-            raise VlanRefused("wrongValue", f"{self.id}: the default VLAN 1 cannot be deleted")
+            raise VlanRefusedError("wrongValue", f"{self.id}: the default VLAN 1 cannot be deleted")
         users = sorted(p for p, pv in self.pvid.items() if pv == vid)
         if users:
-            raise VlanRefused(
+            raise VlanRefusedError(
                 "inconsistentValue",
                 f"{self.id}: VLAN {vid} is the PVID of ports {users}; move them first",
             )
@@ -227,8 +244,14 @@ class SwitchModel(SimDevice):
 
     # -- faults ---------------------------------------------------------------------
 
-    def drift(self, *, pvid: Mapping[int, int] | None = None, vlan: int | None = None,
-              egress: set[int] | None = None, untagged: set[int] | None = None) -> None:
+    def drift(
+        self,
+        *,
+        pvid: Mapping[int, int] | None = None,
+        vlan: int | None = None,
+        egress: set[int] | None = None,
+        untagged: set[int] | None = None,
+    ) -> None:
         """Fault: change the VLAN config behind the agent's back (someone on the console)."""
         for port, vid in (pvid or {}).items():
             if vid not in self.vlans:

@@ -19,10 +19,10 @@ from agent.sim.snmp.setlog import SetLog
 from agent.sim.snmp.values import Tag
 
 UPS_MIB = (1, 3, 6, 1, 2, 1, 33, 1)  # UPS-MIB::upsObjects
-IDENT = UPS_MIB + (1,)
-BATTERY = UPS_MIB + (2,)
-INPUT = UPS_MIB + (3,)
-OUTPUT = UPS_MIB + (4,)
+IDENT = (*UPS_MIB, 1)
+BATTERY = (*UPS_MIB, 2)
+INPUT = (*UPS_MIB, 3)
+OUTPUT = (*UPS_MIB, 4)
 
 # upsBatteryStatus
 BATTERY_NORMAL, BATTERY_LOW, BATTERY_DEPLETED = 2, 3, 4
@@ -94,7 +94,9 @@ class UpsModel(SimDevice):
         if self.on_battery_since is not None:
             self.energy_wh = max(0.0, self.energy_wh - self.load_w() * hours)
         else:
-            self.energy_wh = min(self.spec.battery_wh, self.energy_wh + self.spec.recharge_w * hours)
+            self.energy_wh = min(
+                self.spec.battery_wh, self.energy_wh + self.spec.recharge_w * hours
+            )
 
     def charge_pct(self) -> float:
         return 100 * self.energy_wh / self.spec.battery_wh
@@ -108,7 +110,9 @@ class UpsModel(SimDevice):
     def battery_status(self) -> int:
         if self.energy_wh <= 0:
             return BATTERY_DEPLETED
-        return BATTERY_LOW if self.minutes_remaining() < self.spec.low_battery_min else BATTERY_NORMAL
+        return (
+            BATTERY_LOW if self.minutes_remaining() < self.spec.low_battery_min else BATTERY_NORMAL
+        )
 
     # -- faults ---------------------------------------------------------------------
 
@@ -130,45 +134,55 @@ class UpsModel(SimDevice):
     def _add_objects(self) -> None:
         m = self.mib
         s = self.spec
-        m.constant(IDENT + (1, 0), v.octets(s.manufacturer))  # upsIdentManufacturer
-        m.constant(IDENT + (2, 0), v.octets(s.model))  # upsIdentModel
-        m.constant(IDENT + (3, 0), v.octets(s.firmware))  # upsIdentUPSSoftwareVersion
-        m.constant(IDENT + (4, 0), v.octets(s.agent_firmware))  # upsIdentAgentSoftwareVersion
-        m.scalar(IDENT + (5, 0), Tag.OCTET_STRING, lambda: v.octets(self.sys_name))  # upsIdentName
-        m.scalar(BATTERY + (1, 0), Tag.INTEGER, lambda: v.integer(self.battery_status()))
+        m.constant((*IDENT, 1, 0), v.octets(s.manufacturer))  # upsIdentManufacturer
+        m.constant((*IDENT, 2, 0), v.octets(s.model))  # upsIdentModel
+        m.constant((*IDENT, 3, 0), v.octets(s.firmware))  # upsIdentUPSSoftwareVersion
+        m.constant((*IDENT, 4, 0), v.octets(s.agent_firmware))  # upsIdentAgentSoftwareVersion
+        m.scalar((*IDENT, 5, 0), Tag.OCTET_STRING, lambda: v.octets(self.sys_name))  # upsIdentName
+        m.scalar((*BATTERY, 1, 0), Tag.INTEGER, lambda: v.integer(self.battery_status()))
         m.scalar(  # upsSecondsOnBattery (NonZeroTimeStamp-like seconds)
-            BATTERY + (2, 0), Tag.INTEGER, lambda: v.integer(int(self.seconds_on_battery()))
+            (*BATTERY, 2, 0), Tag.INTEGER, lambda: v.integer(int(self.seconds_on_battery()))
         )
         m.scalar(  # upsEstimatedMinutesRemaining
-            BATTERY + (3, 0), Tag.INTEGER, lambda: v.integer(int(self.minutes_remaining()))
+            (*BATTERY, 3, 0), Tag.INTEGER, lambda: v.integer(int(self.minutes_remaining()))
         )
         m.scalar(  # upsEstimatedChargeRemaining, percent
-            BATTERY + (4, 0), Tag.INTEGER, lambda: v.integer(round(self.charge_pct()))
+            (*BATTERY, 4, 0), Tag.INTEGER, lambda: v.integer(round(self.charge_pct()))
         )
-        m.constant(BATTERY + (5, 0), v.integer(546))  # upsBatteryVoltage, 0.1 V DC
-        m.constant(BATTERY + (7, 0), v.integer(25))  # upsBatteryTemperature, degrees C
+        m.constant((*BATTERY, 5, 0), v.integer(546))  # upsBatteryVoltage, 0.1 V DC
+        m.constant((*BATTERY, 7, 0), v.integer(25))  # upsBatteryTemperature, degrees C
 
-        on_mains = lambda: self.on_battery_since is None  # noqa: E731
-        m.constant(INPUT + (1, 0), v.counter32(0))  # upsInputLineBads
-        m.constant(INPUT + (2, 0), v.integer(1))  # upsInputNumLines
-        m.constant(INPUT + (3, 1, 1, 1), v.integer(1))  # upsInputLineIndex
+        def on_mains() -> bool:
+            return self.on_battery_since is None
+
+        m.constant((*INPUT, 1, 0), v.counter32(0))  # upsInputLineBads
+        m.constant((*INPUT, 2, 0), v.integer(1))  # upsInputNumLines
+        m.constant((*INPUT, 3, 1, 1, 1), v.integer(1))  # upsInputLineIndex
         m.scalar(  # upsInputFrequency, 0.1 Hz
-            INPUT + (3, 1, 2, 1), Tag.INTEGER, lambda: v.integer(500 if on_mains() else 0)
+            (*INPUT, 3, 1, 2, 1), Tag.INTEGER, lambda: v.integer(500 if on_mains() else 0)
         )
         m.scalar(  # upsInputVoltage, RMS V
-            INPUT + (3, 1, 3, 1), Tag.INTEGER, lambda: v.integer(round(s.input_voltage_v) if on_mains() else 0)
+            (*INPUT, 3, 1, 3, 1),
+            Tag.INTEGER,
+            lambda: v.integer(round(s.input_voltage_v) if on_mains() else 0),
         )
         m.scalar(  # upsOutputSource
-            OUTPUT + (1, 0), Tag.INTEGER, lambda: v.integer(SOURCE_NORMAL if on_mains() else SOURCE_BATTERY)
+            (*OUTPUT, 1, 0),
+            Tag.INTEGER,
+            lambda: v.integer(SOURCE_NORMAL if on_mains() else SOURCE_BATTERY),
         )
-        m.constant(OUTPUT + (2, 0), v.integer(500))  # upsOutputFrequency, 0.1 Hz
-        m.constant(OUTPUT + (3, 0), v.integer(1))  # upsOutputNumLines
-        m.constant(OUTPUT + (4, 1, 1, 1), v.integer(1))  # upsOutputLineIndex
-        m.constant(OUTPUT + (4, 1, 2, 1), v.integer(230))  # upsOutputVoltage
+        m.constant((*OUTPUT, 2, 0), v.integer(500))  # upsOutputFrequency, 0.1 Hz
+        m.constant((*OUTPUT, 3, 0), v.integer(1))  # upsOutputNumLines
+        m.constant((*OUTPUT, 4, 1, 1, 1), v.integer(1))  # upsOutputLineIndex
+        m.constant((*OUTPUT, 4, 1, 2, 1), v.integer(230))  # upsOutputVoltage
         m.scalar(  # upsOutputCurrent, 0.1 A
-            OUTPUT + (4, 1, 3, 1), Tag.INTEGER, lambda: v.integer(round(self.load_w() / 230 * 10))
+            (*OUTPUT, 4, 1, 3, 1), Tag.INTEGER, lambda: v.integer(round(self.load_w() / 230 * 10))
         )
-        m.scalar(OUTPUT + (4, 1, 4, 1), Tag.INTEGER, lambda: v.integer(round(self.load_w())))  # upsOutputPower
+        m.scalar(
+            (*OUTPUT, 4, 1, 4, 1), Tag.INTEGER, lambda: v.integer(round(self.load_w()))
+        )  # upsOutputPower
         m.scalar(  # upsOutputPercentLoad
-            OUTPUT + (4, 1, 5, 1), Tag.INTEGER, lambda: v.integer(round(100 * self.load_w() / s.rated_w))
+            (*OUTPUT, 4, 1, 5, 1),
+            Tag.INTEGER,
+            lambda: v.integer(round(100 * self.load_w() / s.rated_w)),
         )

@@ -39,7 +39,7 @@ async def snmp(
     *args: str,
     community: str = "public",
     v3: tuple[str, str, str] | None = None,
-    timeout: float = 2.0,
+    wait_s: float = 2.0,
     retries: int = 0,
 ) -> Reply:
     need_tools()
@@ -48,9 +48,33 @@ async def snmp(
         auth = ["-v2c", "-c", community]
     else:
         user, auth_key, priv_key = v3
-        auth = ["-v3", "-l", "authPriv", "-u", user, "-a", "SHA", "-A", auth_key, "-x", "AES", "-X", priv_key]
+        auth = [
+            "-v3",
+            "-l",
+            "authPriv",
+            "-u",
+            user,
+            "-a",
+            "SHA",
+            "-A",
+            auth_key,
+            "-x",
+            "AES",
+            "-X",
+            priv_key,
+        ]
     proc = await asyncio.create_subprocess_exec(
-        tool, *auth, "-On", "-m", "", "-t", str(timeout), "-r", str(retries), f"{host}:{port}", *args,
+        tool,
+        *auth,
+        "-On",
+        "-m",
+        "",
+        "-t",
+        str(wait_s),
+        "-r",
+        str(retries),
+        f"{host}:{port}",
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -58,7 +82,9 @@ async def snmp(
     return Reply(proc.returncode or 0, out.decode(), err.decode())
 
 
-async def wait_for_value(endpoint: tuple[str, int], oid: str, expected: str, *, tries: int = 100) -> str:
+async def wait_for_value(
+    endpoint: tuple[str, int], oid: str, expected: str, *, tries: int = 100
+) -> str:
     """Poll with snmpget until the value reads `expected` (the pending delay passes);
     returns the last value read. No timed assertion: the caller asserts the value."""
     value = ""

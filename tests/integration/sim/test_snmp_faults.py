@@ -31,24 +31,30 @@ async def test_v3_authpriv_works_and_wrong_key_is_refused(rack: SimulatedRack) -
     good = await snmp("snmpget", rack.endpoint("pdu0"), SYS_NAME, v3=V3)
     assert good.rc == 0, good.err
     assert good.values()[SYS_NAME] == 'STRING: "pdu0"'
-    bad = await snmp("snmpget", rack.endpoint("pdu0"), SYS_NAME, v3=(V3[0], "wrong-key-1", V3[2]), timeout=0.5)
+    bad = await snmp(
+        "snmpget", rack.endpoint("pdu0"), SYS_NAME, v3=(V3[0], "wrong-key-1", V3[2]), wait_s=0.5
+    )
     assert bad.rc != 0
     assert "Authentication failure" in bad.err or "Timeout" in bad.err
 
 
 async def test_v2c_wrong_community_gets_no_answer(rack: SimulatedRack) -> None:
     assert (await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, community="s3cret")).rc == 0
-    bad = await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, community="public", timeout=0.5)
+    bad = await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, community="public", wait_s=0.5)
     assert bad.rc != 0
     assert "Timeout" in bad.err
 
 
 async def test_credentials_fault_rekeys_the_device(rack: SimulatedRack) -> None:
     device = rack.device("pdu1")
-    device.faults.expect_credentials(SimCredentials(community="rotated", user=V3[0], auth_key="another-key", priv_key=V3[2]))
+    device.faults.expect_credentials(
+        SimCredentials(community="rotated", user=V3[0], auth_key="another-key", priv_key=V3[2])
+    )
     try:
-        assert (await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, community="s3cret", timeout=0.5)).rc != 0
-        assert (await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, v3=V3, timeout=0.5)).rc != 0
+        assert (
+            await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, community="s3cret", wait_s=0.5)
+        ).rc != 0
+        assert (await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, v3=V3, wait_s=0.5)).rc != 0
         assert (await snmp("snmpget", rack.endpoint("pdu1"), SYS_NAME, community="rotated")).rc == 0
     finally:
         device.faults.expect_credentials(device.credentials)
@@ -64,7 +70,9 @@ async def test_device_that_does_not_answer_in_time(rack: SimulatedRack, fault: s
     else:
         faults.set_latency(1.5)
     try:
-        reply = await snmp("snmpget", rack.endpoint("pdu2"), SYS_NAME, community="s3cret", timeout=0.5)
+        reply = await snmp(
+            "snmpget", rack.endpoint("pdu2"), SYS_NAME, community="s3cret", wait_s=0.5
+        )
         assert reply.rc != 0
         assert "Timeout" in reply.err
     finally:
@@ -77,7 +85,11 @@ async def test_seeded_loss_drops_some_and_answers_some(rack: SimulatedRack) -> N
     faults.set_loss(0.5, seed=42)
     try:
         results = [
-            (await snmp("snmpget", rack.endpoint("pdu3"), SYS_NAME, community="s3cret", timeout=0.2)).rc
+            (
+                await snmp(
+                    "snmpget", rack.endpoint("pdu3"), SYS_NAME, community="s3cret", wait_s=0.2
+                )
+            ).rc
             for _ in range(12)
         ]
     finally:
@@ -112,7 +124,13 @@ async def test_scenario_steps_apply_in_order(rack: SimulatedRack) -> None:
     steps = parse_steps(
         [
             {"at": 0.0, "device": "pdu5", "fault": "stick_outlet", "outlet": 2},
-            {"at": 0.05, "device": "pdu5", "fault": "force_sensor", "sensor": "temperature", "value": 50},
+            {
+                "at": 0.05,
+                "device": "pdu5",
+                "fault": "force_sensor",
+                "sensor": "temperature",
+                "value": 50,
+            },
             {"at": 0.1, "device": "pdu5", "fault": "silent"},
         ],
         {"pdu5"},
@@ -122,7 +140,9 @@ async def test_scenario_steps_apply_in_order(rack: SimulatedRack) -> None:
     try:
         assert pdu.stuck == {2}
         assert pdu.temperature_c() == 50
-        assert (await snmp("snmpget", rack.endpoint("pdu5"), SYS_NAME, community="s3cret", timeout=0.5)).rc != 0
+        assert (
+            await snmp("snmpget", rack.endpoint("pdu5"), SYS_NAME, community="s3cret", wait_s=0.5)
+        ).rc != 0
     finally:
         pdu.faults.clear()
         pdu.unstick(2)
@@ -131,5 +151,8 @@ async def test_scenario_steps_apply_in_order(rack: SimulatedRack) -> None:
 
 async def test_scenario_errors_name_every_bad_step() -> None:
     with pytest.raises(ValueError, match=r"step\[0\].fault") as info:
-        parse_steps([{"device": "pdu0", "fault": "explode"}, {"device": "nope", "fault": "silent"}], {"pdu0"})
+        parse_steps(
+            [{"device": "pdu0", "fault": "explode"}, {"device": "nope", "fault": "silent"}],
+            {"pdu0"},
+        )
     assert "step[1].device" in str(info.value)

@@ -17,9 +17,24 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # family: (control OID prefix, value to switch on, type, state OID prefix, state when on)
 FAMILIES = {
-    "apc_rpdu2": ("1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.", "1", "1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.", "INTEGER: 2"),
-    "raritan_pdu2": ("1.3.6.1.4.1.13742.6.4.1.2.1.2.1.", "1", "1.3.6.1.4.1.13742.6.4.1.2.1.3.1.", "INTEGER: 7"),
-    "eaton_epdu": ("1.3.6.1.4.1.534.6.6.7.6.6.1.4.0.", "0", "1.3.6.1.4.1.534.6.6.7.6.6.1.2.0.", "INTEGER: 1"),
+    "apc_rpdu2": (
+        "1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.",
+        "1",
+        "1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.",
+        "INTEGER: 2",
+    ),
+    "raritan_pdu2": (
+        "1.3.6.1.4.1.13742.6.4.1.2.1.2.1.",
+        "1",
+        "1.3.6.1.4.1.13742.6.4.1.2.1.3.1.",
+        "INTEGER: 7",
+    ),
+    "eaton_epdu": (
+        "1.3.6.1.4.1.534.6.6.7.6.6.1.4.0.",
+        "0",
+        "1.3.6.1.4.1.534.6.6.7.6.6.1.2.0.",
+        "INTEGER: 1",
+    ),
 }
 APC_TEMP_C = "1.3.6.1.4.1.318.1.1.26.10.2.2.1.8.1"  # rPDU2SensorTempHumidityStatusTempC
 APC_OUTLET_POWER = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7."  # rPDU2OutletMeteredStatusPower
@@ -28,7 +43,14 @@ APC_OUTLET_POWER = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7."  # rPDU2OutletMeteredStat
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def rack() -> AsyncIterator[SimulatedRack]:
     specs = [
-        PduSpec(f"pdu-{family}", family, outlets=8, loads_w={2: 460.0, 3: 230.0}, command_delay_s=0.2, ramp_s=0.0)
+        PduSpec(
+            f"pdu-{family}",
+            family,
+            outlets=8,
+            loads_w={2: 460.0, 3: 230.0},
+            command_delay_s=0.2,
+            ramp_s=0.0,
+        )
         for family in FAMILIES
     ]
     async with SimulatedRack(specs) as r:
@@ -72,8 +94,17 @@ async def test_apc_state_is_old_while_command_pending(rack: SimulatedRack) -> No
     pdu = rack.pdu("pdu-apc_rpdu2")
     pdu.command_delay_s = 30.0  # a long pending window for this test
     try:
-        assert (await snmp("snmpset", endpoint, "1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.5", "i", "1")).rc == 0
-        got = (await snmp("snmpget", endpoint, "1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.5", "1.3.6.1.4.1.318.1.1.26.9.2.3.1.6.5")).values()
+        assert (
+            await snmp("snmpset", endpoint, "1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.5", "i", "1")
+        ).rc == 0
+        got = (
+            await snmp(
+                "snmpget",
+                endpoint,
+                "1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.5",
+                "1.3.6.1.4.1.318.1.1.26.9.2.3.1.6.5",
+            )
+        ).values()
         assert got["1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.5"] == "INTEGER: 1"  # still off(1)
         assert got["1.3.6.1.4.1.318.1.1.26.9.2.3.1.6.5"] == "INTEGER: 1"  # commandPending(1)
     finally:
@@ -100,7 +131,9 @@ async def test_eaton_reports_pending_on(rack: SimulatedRack) -> None:
         (("1.3.6.1.4.1.318.1.1.26.9.2.4.1.5.99", "i", "1"), "noCreation"),
     ],
 )
-async def test_bad_set_gets_error_status(rack: SimulatedRack, args: tuple[str, ...], status: str) -> None:
+async def test_bad_set_gets_error_status(
+    rack: SimulatedRack, args: tuple[str, ...], status: str
+) -> None:
     reply = await snmp("snmpset", rack.endpoint("pdu-apc_rpdu2"), *args)
     assert reply.rc != 0
     assert f"Reason: {status}" in reply.out + reply.err
@@ -126,7 +159,9 @@ async def test_forced_temperature_and_outlet_load(rack: SimulatedRack) -> None:
     pdu = rack.pdu("pdu-apc_rpdu2")
     pdu.force_sensor("temperature", 47.5)
     try:
-        got = (await snmp("snmpget", endpoint, APC_TEMP_C, "1.3.6.1.4.1.318.1.1.26.10.2.2.1.9.1")).values()
+        got = (
+            await snmp("snmpget", endpoint, APC_TEMP_C, "1.3.6.1.4.1.318.1.1.26.10.2.2.1.9.1")
+        ).values()
         assert got[APC_TEMP_C] == "INTEGER: 475"
         assert got["1.3.6.1.4.1.318.1.1.26.10.2.2.1.9.1"] == "INTEGER: 6"  # aboveMax(6)
     finally:

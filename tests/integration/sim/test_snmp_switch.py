@@ -40,7 +40,8 @@ async def test_pvid_set_changes_state_and_fires_observer(rack: SimulatedRack) ->
     assert reply.rc == 0, reply.err
     got = (await snmp("snmpget", endpoint, PVID + "5")).values()
     assert got[PVID + "5"] == "Gauge32: 999"
-    assert seen and seen[-1][5].pvid == 999
+    assert seen
+    assert seen[-1][5].pvid == 999
     assert seen[-1][5].if_index == 1005
 
 
@@ -54,7 +55,9 @@ async def test_vlan_row_create_set_ports_and_destroy(rack: SimulatedRack) -> Non
     endpoint = rack.endpoint("tor")
     assert (await snmp("snmpset", endpoint, STATIC + "5.200", "i", "4")).rc == 0  # createAndGo
     # ports 1 and 9 -> 0x80 0x80 (bit 1 = MSB of the first octet)
-    reply = await snmp("snmpset", endpoint, STATIC + "2.200", "x", "8080", STATIC + "1.200", "s", "restore")
+    reply = await snmp(
+        "snmpset", endpoint, STATIC + "2.200", "x", "8080", STATIC + "1.200", "s", "restore"
+    )
     assert reply.rc == 0, reply.err
     assert (await snmp("snmpset", endpoint, STATIC + "4.200", "x", "8000")).rc == 0
     walk = (await snmp("snmpwalk", endpoint, "1.3.6.1.2.1.17.7.1.4.2.1.4")).values()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.sim.snmp import PduSpec, RecordingSpec, SetLog, SimulatedRack, SwitchSpec, UpsSpec
+from agent.sim.snmp.rack import Spec
 
 from .conftest import snmp
 
@@ -50,7 +51,9 @@ def _as_snmprec(line: str) -> str:
 
 async def test_ups_runtime_drains_on_battery_with_fake_clock() -> None:
     clock = FakeClock()
-    async with SimulatedRack([UpsSpec("ups", battery_wh=1000.0, load_w=1000.0)], clock=clock) as rack:
+    async with SimulatedRack(
+        [UpsSpec("ups", battery_wh=1000.0, load_w=1000.0)], clock=clock
+    ) as rack:
         endpoint = rack.endpoint("ups")
         first = (await snmp("snmpget", endpoint, MINUTES, SOURCE)).values()
         assert first[SOURCE] == "INTEGER: 3"  # normal(3)
@@ -89,13 +92,15 @@ async def test_set_log_jsonl_and_scenario_file(tmp_path: Path) -> None:
         '[[step]]\nat = 0.0\ndevice = "ups"\nfault = "mains_lost"\n'
         '[[step]]\nat = 0.0\ndevice = "tor"\nfault = "vlan_drift"\npvid = { "2" = 77 }\n'
     )
-    specs = [
+    specs: list[Spec] = [
         PduSpec("pdu", "eaton_epdu", outlets=4, command_delay_s=0.0),
         SwitchSpec("tor", ports=4),
         UpsSpec("ups", feeds=("pdu",)),
     ]
     async with SimulatedRack(specs, set_log_path=log_path, scenario=scenario) as rack:
-        reply = await snmp("snmpset", rack.endpoint("pdu"), "1.3.6.1.4.1.534.6.6.7.6.6.1.4.0.1", "i", "0")
+        reply = await snmp(
+            "snmpset", rack.endpoint("pdu"), "1.3.6.1.4.1.534.6.6.7.6.6.1.4.0.1", "i", "0"
+        )
         assert reply.rc == 0, reply.err
         for _ in range(100):
             if rack.ups("ups").on_battery_since is not None and rack.outlet_powered("pdu", 1):
@@ -111,10 +116,16 @@ async def test_set_log_jsonl_and_scenario_file(tmp_path: Path) -> None:
 
 
 async def test_forty_devices_start_and_answer() -> None:
-    specs: list[PduSpec | SwitchSpec | UpsSpec] = [
-        PduSpec(f"pdu{i}", ("apc_rpdu2", "raritan_pdu2", "eaton_epdu")[i % 3], outlets=24) for i in range(36)
+    specs: list[Spec] = [
+        PduSpec(f"pdu{i}", ("apc_rpdu2", "raritan_pdu2", "eaton_epdu")[i % 3], outlets=24)
+        for i in range(36)
     ]
-    specs += [SwitchSpec("tor-a", ports=48), SwitchSpec("tor-b", ports=48), UpsSpec("ups-a"), UpsSpec("ups-b")]
+    specs += [
+        SwitchSpec("tor-a", ports=48),
+        SwitchSpec("tor-b", ports=48),
+        UpsSpec("ups-a"),
+        UpsSpec("ups-b"),
+    ]
     loop = asyncio.get_running_loop()
     start = loop.time()
     async with SimulatedRack(specs) as rack:
