@@ -1,0 +1,115 @@
+"""The lifecycle journal: every transition and every runbook step, committed to the store
+*before* its effect starts and again when it completes.
+
+After a crash or a power cut the agent reads the journal back: the last transition says
+which state to resume, and each step's last entry says whether it is done (never redone),
+started but unfinished (re-checked, then completed or retried) or not started.
+
+Crash-point testing: when ``CLEANROOM_CRASH_AT_JOURNAL_WRITE=N`` is set, the process
+kills itself with SIGKILL right after its N-th journal commit. The crash-point test uses
+it to stop the agent at every journal write in turn; it has no other effect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.store import Store
+
+CRASH_ENV = "CLEANROOM_CRASH_AT_JOURNAL_WRITE"
+
+
+@dataclass
+class StepRecord:
+    """What the journal knows of one step, folded from its entries in order."""
+
+    step_id: str
+    status: str = "pending"  # pending, started, done, failed, skipped
+    attempts: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    first_started_at: float | None = None
+    output: str = ""
+    error: str = ""
+    history: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Journal:
+    def __init__(self, store: Store, boot_id: str) -> None:
+        self.store = store
+        self.boot_id = boot_id
+        self.writes = 0
+        crash_at = os.environ.get(CRASH_ENV, "")
+        self._crash_at = int(crash_at) if crash_at.isdigit() else 0
+
+    async def write(self, kind: str, subject: str, phase: str, **data: Any) -> None:
+        """Commit one entry; when this returns it survives a power cut."""
+        payload = json.dumps(data, sort_keys=True, default=str)
+        now = time.time()
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO journal(ts, boot_id, kind, subject, phase, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (now, self.boot_id, kind, subject, phase, payload),
+            )
+
+        await self.store.transaction(insert)
+        self.writes += 1
+        if self._crash_at and self.writes == self._crash_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    async def last_state(self) -> str | None:
+        row = await self.store.call(
+            lambda c: c.execute(
+                "SELECT subject FROM journal WHERE kind = 'transition' AND phase = 'entered' "
+                "ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def steps(self, run_id: str) -> dict[str, StepRecord]:
+        """Every step of one runbook run, folded from the journal."""
+        rows = await self.store.call(
+            lambda c: c.execute(
+                "SELECT ts, subject, phase, data FROM journal WHERE kind = 'step' "
+                "AND json_extract(data, '$.run') = ? ORDER BY id",
+                (run_id,),
+            ).fetchall()
+        )
+        records: dict[str, StepRecord] = {}
+        for ts, subject, phase, raw in rows:
+            data = json.loads(raw)
+            rec = records.setdefault(subject, StepRecord(subject))
+            rec.history.append((phase, ts))
+            if phase == "start":
+                rec.status = "started"
+                rec.attempts = int(data.get("attempt", rec.attempts + 1))
+                rec.started_at = ts
+                if rec.first_started_at is None:
+                    rec.first_started_at = ts
+            elif phase in ("done", "failed", "skipped"):
+                rec.status = phase
+                rec.finished_at = ts
+                rec.output = str(data.get("output", ""))
+                rec.error = str(data.get("error", ""))
+            elif phase == "retry":
+                rec.status = "started"
+        return records
+
+    async def current_run(self) -> str | None:
+        """The id of the newest runbook run that has not ended."""
+        row = await self.store.call(
+            lambda c: c.execute(
+                "SELECT subject, phase FROM journal WHERE kind = 'run' ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        )
+        if row is None or row[1] != "start":
+            return None
+        return str(row[0])
