@@ -278,6 +278,8 @@ def _serve_playpen(argv: list[str]) -> None:
     lines = iter(sys.stdin.readline, "")
     for raw in lines:
         command = raw.strip()
+        if not command:
+            continue  # snmpd sends a blank line after a SET's "TYPE VALUE" line
         if command == "PING":
             print("PONG", flush=True)
             continue
