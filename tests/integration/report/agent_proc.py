@@ -15,26 +15,43 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from agent.adapters.mqtt import BrokerSettings  # noqa: E402
-from agent.bus import Bus  # noqa: E402
-from agent.report.envelope import Keyring  # noqa: E402
-from agent.report.payloads import Snapshot  # noqa: E402
-from agent.report.reporter import Reporter, ReportSettings  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.adapters.mqtt import BrokerSettings
+from agent.bus import Bus
+from agent.report.envelope import Keyring
+from agent.report.payloads import Snapshot
+from agent.report.reporter import Reporter, ReportSettings
+from agent.store import Store
 
 
 async def main(args: argparse.Namespace) -> None:
     bus = Bus()
-    settings = BrokerSettings(urls=(args.url,), client_id=f"agent-{args.rack}", keepalive=5,
-                              backoff_min=0.05, backoff_max=0.5, connect_timeout=5)
+    settings = BrokerSettings(
+        urls=(args.url,),
+        client_id=f"agent-{args.rack}",
+        keepalive=5,
+        backoff_min=0.05,
+        backoff_max=0.5,
+        connect_timeout=5,
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with Store(args.store) as store, Reporter(
-        store, bus, settings, rack_id=args.rack, site=args.site, boot_id=args.boot,
-        version="test", config_digest="digest", keyring=Keyring([]), handlers={},
-        status_provider=lambda: Snapshot(state="operational"),
-        settings=ReportSettings(window=args.window),
-    ) as reporter:
+    async with (
+        Store(args.store) as store,
+        Reporter(
+            store,
+            bus,
+            settings,
+            rack_id=args.rack,
+            site=args.site,
+            boot_id=args.boot,
+            version="test",
+            config_digest="digest",
+            keyring=Keyring([]),
+            handlers={},
+            status_provider=lambda: Snapshot(state="operational"),
+            settings=ReportSettings(window=args.window),
+        ) as reporter,
+    ):
         print("ready", flush=True)
         for index in range(args.emit):
             bus.emit("test.tick", "agent_proc", index=index)
@@ -42,7 +59,8 @@ async def main(args: argparse.Namespace) -> None:
                 await asyncio.sleep(args.every)
         if args.emit:
             while reporter.outbox.last_seq < args.emit:
-                await asyncio.sleep(0.01)
+                reporter.outbox.changed.clear()
+                await reporter.outbox.changed.wait()
             print(f"emitted {args.emit}", flush=True)
         await stop.wait()
 

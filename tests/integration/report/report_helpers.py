@@ -28,8 +28,12 @@ AGENT_PROC = Path(__file__).with_name("agent_proc.py")
 
 def broker_settings(url: str, **overrides: Any) -> BrokerSettings:
     values: dict[str, Any] = {
-        "urls": (url,), "client_id": f"agent-{uuid.uuid4().hex[:8]}", "keepalive": 5.0,
-        "backoff_min": 0.05, "backoff_max": 0.5, "connect_timeout": 5.0,
+        "urls": (url,),
+        "client_id": f"agent-{uuid.uuid4().hex[:8]}",
+        "keepalive": 5.0,
+        "backoff_min": 0.05,
+        "backoff_max": 0.5,
+        "connect_timeout": 5.0,
         "publish_timeout": 10.0,
     }
     values.update(overrides)
@@ -44,12 +48,20 @@ class TestKey:
     revoked: bool = False
 
     def entry(self) -> KeyEntry:
-        return KeyEntry(self.key_id, self.role,
-                        public_key_from_b64(self.key_id, public_b64(self.private)), self.revoked)
+        return KeyEntry(
+            self.key_id,
+            self.role,
+            public_key_from_b64(self.key_id, public_b64(self.private)),
+            self.revoked,
+        )
 
     def as_config(self) -> dict[str, Any]:
-        return {"id": self.key_id, "role": self.role, "public_key": public_b64(self.private),
-                "revoked": self.revoked}
+        return {
+            "id": self.key_id,
+            "role": self.role,
+            "public_key": public_b64(self.private),
+            "revoked": self.revoked,
+        }
 
 
 def keyring(keys: Sequence[TestKey]) -> Keyring:
@@ -59,8 +71,9 @@ def keyring(keys: Sequence[TestKey]) -> Keyring:
 class Subscriber:
     """``mosquitto_sub -F %j``: every message as a JSON line, parsed."""
 
-    def __init__(self, port: int, topics: Sequence[str], *, session: str | None = None,
-                 qos: int = 1) -> None:
+    def __init__(
+        self, port: int, topics: Sequence[str], *, session: str | None = None, qos: int = 1
+    ) -> None:
         self.port = port
         self.topics = list(topics)
         self.session = session
@@ -71,19 +84,32 @@ class Subscriber:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        args = ["mosquitto_sub", "-V", "mqttv5", "-h", "127.0.0.1", "-p", str(self.port),
-                "-q", str(self.qos), "-F", "%j"]
+        args = [
+            "mosquitto_sub",
+            "-V",
+            "mqttv5",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-q",
+            str(self.qos),
+            "-F",
+            "%j",
+        ]
         if self.session:
             # A persistent session: the broker queues for us while we are away.
             args += ["-i", self.session, "-c", "-x", "3600"]
         for topic in self.topics:
             args += ["-t", topic]
         self._proc = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
         self._reader = asyncio.create_task(self._read(), name="test.mosquitto_sub")
 
     async def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
+        assert self._proc is not None
+        assert self._proc.stdout is not None
         while line := await self._proc.stdout.readline():
             record = json.loads(line)
             try:
@@ -93,18 +119,23 @@ class Subscriber:
             self.messages.append(record)
             self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool],
-                       timeout: float = 20.0, what: str = "") -> None:
+    async def wait_for(
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        within: float = 20.0,
+        what: str = "",
+    ) -> None:
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 while not predicate(self.messages):
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
             tail = [(m["topic"], m["payload"][:200]) for m in self.messages[-5:]]
-            raise AssertionError(f"mosquitto_sub: {what or predicate} not seen within "
-                                 f"{timeout} s; {len(self.messages)} messages, last: {tail}"
-                                 ) from None
+            raise AssertionError(
+                f"mosquitto_sub: {what or predicate} not seen within "
+                f"{within} s; {len(self.messages)} messages, last: {tail}"
+            ) from None
 
     async def ready(self, probe_topic: str) -> None:
         """Publish probes until this subscriber sees one: it is subscribed from then on."""
@@ -132,20 +163,40 @@ class Subscriber:
             await self._reader
 
 
-async def publish(port: int, topic: str, payload: str | bytes, *, retain: bool = False,
-                  response_topic: str | None = None, correlation: str | None = None,
-                  qos: int = 1) -> None:
+async def publish(
+    port: int,
+    topic: str,
+    payload: str | bytes,
+    *,
+    retain: bool = False,
+    response_topic: str | None = None,
+    correlation: str | None = None,
+    qos: int = 1,
+) -> None:
     """One message through ``mosquitto_pub`` (an independent MQTT 5 client)."""
-    args = ["mosquitto_pub", "-V", "mqttv5", "-h", "127.0.0.1", "-p", str(port), "-q",
-            str(qos), "-t", topic, "-s"]
+    args = [
+        "mosquitto_pub",
+        "-V",
+        "mqttv5",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-q",
+        str(qos),
+        "-t",
+        topic,
+        "-s",
+    ]
     if retain:
         args.append("-r")
     if response_topic:
         args += ["-D", "publish", "response-topic", response_topic]
     if correlation:
         args += ["-D", "publish", "correlation-data", correlation]
-    proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     data = payload.encode() if isinstance(payload, str) else payload
     _, err = await proc.communicate(data)
     if proc.returncode != 0:
@@ -154,8 +205,21 @@ async def publish(port: int, topic: str, payload: str | bytes, *, retain: bool =
 
 def agent_command(store: Path, url: str, boot_id: str, *extra: str) -> list[str]:
     """argv of the agent stand-in process (agent_proc.py) used for SIGKILL tests."""
-    return [sys.executable, str(AGENT_PROC), "--store", str(store), "--url", url,
-            "--boot", boot_id, "--site", SITE, "--rack", RACK, *extra]
+    return [
+        sys.executable,
+        str(AGENT_PROC),
+        "--store",
+        str(store),
+        "--url",
+        url,
+        "--boot",
+        boot_id,
+        "--site",
+        SITE,
+        "--rack",
+        RACK,
+        *extra,
+    ]
 
 
 def now() -> int:

@@ -22,7 +22,7 @@ SCHEMAS = json_schemas()
 
 
 def schema_for(topic: str) -> str:
-    rest = topic[len(BASE) + 1:]
+    rest = topic[len(BASE) + 1 :]
     if rest == "status":
         return "Status"
     if rest == "events":
@@ -42,28 +42,48 @@ async def test_birth_late_joiner_stream_and_clean_offline(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     bus = Bus()
-    snapshot = Snapshot(state="operational", devices={"pdu1": {"load_a": 3.2}},
-                        alarms=[Alarm(device="ups", name="on_battery", severity="critical")])
+    snapshot = Snapshot(
+        state="operational",
+        devices={"pdu1": {"load_a": 3.2}},
+        alarms=[Alarm(device="ups", name="on_battery", severity="critical")],
+    )
     early = Subscriber(mosquitto.port, [f"{BASE}/#"])
     await early.start()
     await early.ready(f"{BASE}/probe")
     async with Store(tmp_path / "s.db") as store:
         reporter = Reporter(
-            store, bus, broker_settings(mosquitto.url), rack_id=RACK, site=SITE,
-            boot_id="boot-a", version="1.2.3", config_digest="cafe", keyring=Keyring([]),
-            handlers={}, status_provider=lambda: snapshot,
+            store,
+            bus,
+            broker_settings(mosquitto.url),
+            rack_id=RACK,
+            site=SITE,
+            boot_id="boot-a",
+            version="1.2.3",
+            config_digest="cafe",
+            keyring=Keyring([]),
+            handlers={},
+            status_provider=lambda: snapshot,
             settings=ReportSettings(status_interval=3600),
         )
         async with reporter:
-            await early.wait_for(lambda ms: any(m["topic"] == f"{BASE}/status" for m in ms),
-                                 what="birth")
+            await early.wait_for(
+                lambda ms: any(m["topic"] == f"{BASE}/status" for m in ms), what="birth"
+            )
             bus.emit("lifecycle.transition", "lifecycle", category="status", to="operational")
             bus.emit("alarm.raised", "health", device="ups", name="on_battery")
             bus.emit("telemetry.batch", "pdu1", category="telemetry", load_a=3.4)
-            bus.emit("outlet.switched", "power", category="audit", actor="local:console",
-                     outlet=3, state="on")
-            await early.wait_for(lambda ms: len([m for m in ms if m["json"] and "seq" in
-                                                 m["json"]]) >= 4, what="4 stream messages")
+            bus.emit(
+                "outlet.switched",
+                "power",
+                category="audit",
+                actor="local:console",
+                outlet=3,
+                state="on",
+            )
+            await early.wait_for(
+                lambda ms: len([m for m in ms if m["json"] and "seq" in m["json"]]) >= 4,
+                what="4 stream messages",
+            )
             # A supervisor joining late sees the full state from the retained birth.
             late = Subscriber(mosquitto.port, [f"{BASE}/status"])
             await late.start()
@@ -77,9 +97,12 @@ async def test_birth_late_joiner_stream_and_clean_offline(
             assert status["json"]["alarms"][0]["name"] == "on_battery"
             assert status["json"]["devices"] == {"pdu1": {"load_a": 3.2}}
         # Clean stop: the agent says offline itself (a clean DISCONNECT fires no will).
-        await early.wait_for(lambda ms: any(m["topic"] == f"{BASE}/status"
-                                            and m["json"]["online"] is False for m in ms),
-                             what="offline status")
+        await early.wait_for(
+            lambda ms: any(
+                m["topic"] == f"{BASE}/status" and m["json"]["online"] is False for m in ms
+            ),
+            what="offline status",
+        )
         chain = await store.call(lambda c: c.execute("SELECT count(*) FROM audit").fetchone()[0])
         assert chain == 1
     await early.stop()
@@ -88,8 +111,12 @@ async def test_birth_late_joiner_stream_and_clean_offline(
     assert [m["seq"] for m in stream] == [1, 2, 3, 4]
     assert {m["boot_id"] for m in stream} == {"boot-a"}
     kinds = [m["kind"] for m in stream]
-    assert kinds == ["lifecycle.transition", "alarm.raised", "telemetry.batch",
-                     "audit.outlet.switched"]
+    assert kinds == [
+        "lifecycle.transition",
+        "alarm.raised",
+        "telemetry.batch",
+        "audit.outlet.switched",
+    ]
     audit_event = stream[3]
     assert audit_event["category"] == "audit"
     assert audit_event["data"]["actor"] == "local:console"
@@ -106,7 +133,8 @@ async def test_will_marks_a_killed_agent_offline(mosquitto: Mosquitto, tmp_path:
     await sub.start()
     proc = await asyncio.create_subprocess_exec(
         *agent_command(tmp_path / "s.db", mosquitto.url, "boot-will"),
-        stdout=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         await sub.wait_for(lambda ms: any(m["json"]["online"] for m in ms), what="birth")
         proc.send_signal(signal.SIGKILL)

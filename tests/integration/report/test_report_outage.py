@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broker import Mosquitto, free_tcp_port
+from broker import Mosquitto
 from conftest import require_broker
 from report_helpers import BASE, RACK, SITE, Subscriber, agent_command, broker_settings
 
@@ -25,7 +25,11 @@ EVENTS = f"{BASE}/events"
 
 
 def stream_of(sub: Subscriber, boot_id: str) -> list[dict[str, Any]]:
-    return [m["json"] for m in sub.on(EVENTS) if m["json"]["boot_id"] == boot_id]
+    return [
+        m["json"]
+        for m in sub.on(EVENTS)
+        if isinstance(m["json"], dict) and m["json"]["boot_id"] == boot_id
+    ]
 
 
 def assert_complete_in_order(stream: list[dict[str, Any]], count: int) -> None:
@@ -52,11 +56,21 @@ async def test_broker_restart_while_events_keep_coming(tmp_path: Path) -> None:
         await sub.start()
         await sub.ready(EVENTS)
         bus = Bus()
-        async with Store(tmp_path / "s.db") as store, Reporter(
-            store, bus, broker_settings(broker.url), rack_id=RACK, site=SITE,
-            boot_id="boot-outage", version="t", config_digest="d", keyring=Keyring([]),
-            handlers={},
-        ) as reporter:
+        async with (
+            Store(tmp_path / "s.db") as store,
+            Reporter(
+                store,
+                bus,
+                broker_settings(broker.url),
+                rack_id=RACK,
+                site=SITE,
+                boot_id="boot-outage",
+                version="t",
+                config_digest="d",
+                keyring=Keyring([]),
+                handlers={},
+            ) as reporter,
+        ):
             for index in range(total):
                 bus.emit("test.tick", "test", index=index)
                 if index == 150:
@@ -67,9 +81,20 @@ async def test_broker_restart_while_events_keep_coming(tmp_path: Path) -> None:
                     await broker.start()
                 await asyncio.sleep(0.002)
             await sub.wait_for(
-                lambda ms: len({m["json"]["seq"] for m in ms
-                                if m["json"] and m["json"].get("boot_id") == "boot-outage"})
-                >= total, timeout=30, what=f"all {total} events")
+                lambda ms: (
+                    len(
+                        {
+                            m["json"]["seq"]
+                            for m in ms
+                            if isinstance(m["json"], dict)
+                            and m["json"].get("boot_id") == "boot-outage"
+                        }
+                    )
+                    >= total
+                ),
+                within=30,
+                what=f"all {total} events",
+            )
             assert reporter.connects >= 2
         await sub.stop()
     assert_complete_in_order(stream_of(sub, "boot-outage"), total)
@@ -83,16 +108,26 @@ async def test_sigkill_mid_drain_loses_nothing(mosquitto: Mosquitto, tmp_path: P
         outbox = Outbox(store, "boot-1", max_messages=100_000, telemetry_keep_every=4)
         await outbox.open()
         recorder = Recorder(outbox, Topics("cleanroom/v1", SITE, RACK))
-        await store.transaction(lambda conn: [
-            recorder.event_in(conn, kind="test.backlog", source="test", category="event",
-                              data={"index": i}, ts=1.0) for i in range(total)])
+        await store.transaction(
+            lambda conn: [
+                recorder.event_in(
+                    conn,
+                    kind="test.backlog",
+                    source="test",
+                    category="event",
+                    data={"index": i},
+                    ts=1.0,
+                )
+                for i in range(total)
+            ]
+        )
     sub = Subscriber(mosquitto.port, [EVENTS])
     await sub.start()
     await sub.ready(EVENTS)
     # Boot 2 starts draining it: kill it with SIGKILL in the middle of the drain.
     proc = await asyncio.create_subprocess_exec(
-        *agent_command(db, mosquitto.url, "boot-2", "--window", "4"),
-        stdout=asyncio.subprocess.PIPE)
+        *agent_command(db, mosquitto.url, "boot-2", "--window", "4"), stdout=asyncio.subprocess.PIPE
+    )
     try:
         await sub.wait_for(lambda ms: len(ms) > 300, what="the drain to start")
         proc.send_signal(signal.SIGKILL)
@@ -108,11 +143,14 @@ async def test_sigkill_mid_drain_loses_nothing(mosquitto: Mosquitto, tmp_path: P
         pytest.fail(f"the drain finished before SIGKILL ({killed_at} received); raise `total`")
     # Boot 3 finishes the drain.
     proc = await asyncio.create_subprocess_exec(
-        *agent_command(db, mosquitto.url, "boot-3"), stdout=asyncio.subprocess.PIPE)
+        *agent_command(db, mosquitto.url, "boot-3"), stdout=asyncio.subprocess.PIPE
+    )
     try:
-        await sub.wait_for(lambda ms: len({m["json"]["seq"] for m in ms
-                                           if m["topic"] == EVENTS}) >= total,
-                           timeout=30, what=f"all {total} backlog events")
+        await sub.wait_for(
+            lambda ms: len({m["json"]["seq"] for m in ms if isinstance(m["json"], dict)}) >= total,
+            within=30,
+            what=f"all {total} backlog events",
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
@@ -125,50 +163,80 @@ async def test_sigkill_mid_drain_loses_nothing(mosquitto: Mosquitto, tmp_path: P
 
 async def test_long_outage_thins_telemetry_keeps_events(tmp_path: Path) -> None:
     require_broker()
-    port = free_tcp_port()
     bus = Bus()
-    settings = ReportSettings(outbox_max_messages=300, telemetry_keep_every=4,
-                              status_interval=3600)
-    async with Store(tmp_path / "s.db") as store, Reporter(
-        store, bus, broker_settings(f"mqtt://127.0.0.1:{port}"), rack_id=RACK, site=SITE,
-        boot_id="boot-long", version="t", config_digest="d", keyring=Keyring([]),
-        handlers={}, settings=settings,
-    ) as reporter:
-        # No broker for the whole "day": 1200 telemetry batches from 3 devices, 200 events.
-        for index in range(1200):
-            bus.emit("telemetry.batch", f"pdu{index % 3}", category="telemetry", i=index)
-            if index % 6 == 0:
-                bus.emit("test.event", "test", index=index // 6)
-            if index % 100 == 0:
-                await asyncio.sleep(0)
-        while reporter.outbox.last_seq < 1400:
-            await asyncio.sleep(0.01)
-        stats = reporter.outbox.stats()
-        assert stats.backlog <= 300
-        assert stats.thinned > 0
-        assert stats.backlog + stats.thinned == 1400
-        # The broker comes back; a supervisor watching sees every event and what is left
-        # of the telemetry, and the status reports the thinning.
-        async with Mosquitto(port=port) as broker:
-            sub = Subscriber(broker.port, [f"{BASE}/#"])
-            await sub.start()
-            await sub.wait_for(lambda ms: any(m["topic"] == f"{BASE}/status" for m in ms),
-                               what="birth")
-            await sub.wait_for(lambda ms: len([m for m in ms if m["topic"] == EVENTS]) >= 200,
-                               what="200 events")
-            await sub.wait_for(lambda _ms: reporter.outbox.stats().backlog == 0,
-                               what="empty outbox")
-            await sub.stop()
-    events = [m["json"] for m in sub.on(EVENTS)]
+    settings = ReportSettings(outbox_max_messages=300, telemetry_keep_every=4, status_interval=3600)
+    # The supervisor's persistent session exists before the outage, so what the agent
+    # replays when the broker is back waits for it (see the broker-restart test).
+    broker = Mosquitto(persistence=True)
+    await broker.start()
+    sub = Subscriber(broker.port, [f"{BASE}/#"], session="ars-long")
+    await sub.start()
+    await sub.ready(f"{BASE}/probe")
+    await broker.stop()
+    try:
+        async with (
+            Store(tmp_path / "s.db") as store,
+            Reporter(
+                store,
+                bus,
+                broker_settings(broker.url),
+                rack_id=RACK,
+                site=SITE,
+                boot_id="boot-long",
+                version="t",
+                config_digest="d",
+                keyring=Keyring([]),
+                handlers={},
+                settings=settings,
+            ) as reporter,
+        ):
+            # No broker for the "day": 1200 telemetry batches from 3 devices, 200 events.
+            for index in range(1200):
+                bus.emit("telemetry.batch", f"pdu{index % 3}", category="telemetry", i=index)
+                if index % 6 == 0:
+                    bus.emit("test.event", "test", index=index // 6)
+                if index % 100 == 0:
+                    await asyncio.sleep(0)
+            while reporter.outbox.last_seq < 1400:
+                reporter.outbox.changed.clear()
+                await reporter.outbox.changed.wait()
+            stats = reporter.outbox.stats()
+            assert stats.backlog <= 300
+            assert stats.thinned > 0
+            assert stats.backlog + stats.thinned == 1400
+            # The broker comes back: every event arrives, with what is left of the
+            # telemetry, and the birth reports the thinning.
+            await broker.start()
+            await sub.wait_for(
+                lambda ms: len([m for m in ms if m["topic"] == EVENTS]) >= 200, what="200 events"
+            )
+            await sub.wait_for(
+                lambda _ms: reporter.outbox.stats().backlog == 0, what="empty outbox"
+            )
+            await sub.wait_for(
+                lambda ms: (
+                    len([m for m in ms if "/telemetry/" in m["topic"]]) >= 1200 - stats.thinned
+                ),
+                what="the kept telemetry",
+            )
+    finally:
+        await sub.stop()
+        broker.close()
+    events = [m["json"] for m in sub.on(EVENTS) if isinstance(m["json"], dict)]
     assert [e["data"]["index"] for e in events] == list(range(200))
     telemetry = [m["json"] for m in sub.messages if "/telemetry/" in m["topic"]]
-    assert 0 < len(telemetry) == 1200 - stats.thinned
-    per_device = {d: len([t for t in telemetry if t["device"] == d]) for d in ("pdu0", "pdu1",
-                                                                              "pdu2")}
+    assert len(telemetry) == 1200 - stats.thinned
+    per_device = {
+        d: len([t for t in telemetry if t["device"] == d]) for d in ("pdu0", "pdu1", "pdu2")
+    }
     assert max(per_device.values()) - min(per_device.values()) <= 2  # thinned evenly
     seqs = [m["seq"] for m in events + telemetry]
     assert len(seqs) == len(set(seqs))
-    birth = next(m["json"] for m in sub.messages if m["topic"] == f"{BASE}/status")
+    births = [
+        m["json"] for m in sub.messages if m["topic"] == f"{BASE}/status" and m["json"]["online"]
+    ]
+    birth = births[0]
+    assert birth["outbox"]["backlog"] == stats.backlog
     assert birth["outbox"]["thinned"] == stats.thinned
     assert birth["outbox"]["max_messages"] == 300
     assert birth["outbox"]["telemetry_keep_every"] == 4
