@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from snmpd_fixture import Snmpd, playpen_line, snmpd_path
-
-# Outlet table served by snmpd (see snmpd_fixture._Outlets): 8 outlets, a command shows
-# after one state read, outlet 7 never switches, outlet 8 refuses writes.
-OUTLET_COUNT = 8
-STUCK_OUTLET = 7
-READONLY_OUTLET = 8
+from snmpd_fixture import (
+    OUTLET_COUNT,
+    READONLY_OUTLET,
+    STUCK_OUTLET,
+    Snmpd,
+    playpen_line,
+    snmpd_path,
+)
 
 
 @pytest.fixture(scope="module")

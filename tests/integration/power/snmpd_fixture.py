@@ -178,6 +178,11 @@ class Snmpd:
 PLAYPEN = "1.3.6.1.4.1.8072.9999.9999"
 TYPES_ROOT = f"{PLAYPEN}.1"
 OUTLETS_ROOT = f"{PLAYPEN}.2"
+# The outlet table the ``snmpd`` fixture serves: 8 outlets, a command shows after one
+# state read, outlet 7 never switches, outlet 8 refuses writes.
+OUTLET_COUNT = 8
+STUCK_OUTLET = 7
+READONLY_OUTLET = 8
 
 # One object of every type ``pass_persist`` can serve (Counter64 comes from IF-MIB ifHCInOctets).
 TYPED_VALUES: dict[str, tuple[str, str]] = {

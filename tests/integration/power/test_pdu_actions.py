@@ -13,8 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from conftest import READONLY_OUTLET, STUCK_OUTLET
-from snmpd_fixture import OUTLETS_ROOT, RW_COMMUNITY, Snmpd
+from snmpd_fixture import OUTLETS_ROOT, READONLY_OUTLET, RW_COMMUNITY, STUCK_OUTLET, Snmpd
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.errors import DeviceUnreachable, NegativeReply, PolicyRefusal, VerifyError

@@ -1,0 +1,131 @@
+"""Every PDU family's data is self-consistent, and detection picks the longest prefix."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.adapters.snmp import check_oid
+from agent.adapters.snmp_types import Integer
+from agent.power.detect import Detection, match_family
+from agent.power.pdu import FAMILIES, FAMILIES_BY_KEY, PduFamily
+from agent.power.pdu.base import Command
+
+ENTERPRISES = "1.3.6.1.4.1."
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.key)
+def test_family_oids_are_numeric_and_under_enterprises(family: PduFamily) -> None:
+    for oid in [*family.all_oids(), *family.sys_object_ids]:
+        check_oid(oid)
+        assert oid.startswith(ENTERPRISES), oid
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.key)
+def test_family_values_and_names_are_consistent(family: PduFamily) -> None:
+    assert family.state_on, "a family must say which state values mean on"
+    assert family.state_off
+    assert not family.state_on & family.state_off, "a state value cannot be both on and off"
+    commands = [c for c in (family.on, family.off, family.reboot) if c is not None]
+    for command in commands:
+        Integer(command.value)  # fits an INTEGER
+        assert command.mib.startswith(family.mib + "::"), command.mib
+    # on and off must differ, either by OID or by value, or one of them is a no-op
+    assert (family.on.column, family.on.value) != (family.off.column, family.off.value)
+    assert family.state.mib.startswith(family.mib + "::")
+    for measure in (family.inlet_current, family.inlet_power, family.temperature):
+        if measure is not None:
+            assert measure.unit in {"A", "W", "degC"}
+            assert measure.scale > 0
+
+
+def test_family_keys_and_prefixes_are_unique() -> None:
+    assert len(FAMILIES_BY_KEY) == len(FAMILIES)
+    prefixes = [p for f in FAMILIES for p in f.sys_object_ids]
+    assert len(prefixes) == len(set(prefixes))
+
+
+@given(outlet=st.integers(min_value=1, max_value=64))
+def test_command_oid_appends_exactly_the_outlet(outlet: int) -> None:
+    for family in FAMILIES:
+        for command in (family.on, family.off):
+            oid = command.oid(outlet)
+            assert oid.rsplit(".", 1) == [command.column, str(outlet)]
+        assert family.state.oid(outlet).startswith(family.state.column + ".")
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.key)
+def test_each_family_is_detected_from_its_own_product_oids(family: PduFamily) -> None:
+    for prefix in family.sys_object_ids:
+        for oid in (prefix, prefix + ".1", prefix + ".12.3"):
+            found = match_family(oid)
+            assert found is not None
+            assert found[0] is family
+
+
+def test_longest_prefix_wins() -> None:
+    vendor = PduFamily(
+        key="vendor",
+        vendor="V",
+        mib="V-MIB",
+        sys_object_ids=("1.3.6.1.4.1.99",),
+        on=Command("1.3.6.1.4.1.99.1", 1, "V-MIB::on"),
+        off=Command("1.3.6.1.4.1.99.1", 2, "V-MIB::off"),
+        reboot=None,
+        state=FAMILIES[0].state,
+        state_on=frozenset({1}),
+        state_off=frozenset({2}),
+    )
+    model = PduFamily(
+        key="model",
+        vendor="V",
+        mib="V-MIB",
+        sys_object_ids=("1.3.6.1.4.1.99.1.2",),
+        on=vendor.on,
+        off=vendor.off,
+        reboot=None,
+        state=vendor.state,
+        state_on=vendor.state_on,
+        state_off=vendor.state_off,
+    )
+    for order in ([vendor, model], [model, vendor]):
+        assert match_family("1.3.6.1.4.1.99.1.2.7", order) == (model, "1.3.6.1.4.1.99.1.2")
+        assert match_family("1.3.6.1.4.1.99.1.3", order) == (vendor, "1.3.6.1.4.1.99")
+    # whole arcs only: .99.1.20 is not under .99.1.2
+    assert match_family("1.3.6.1.4.1.99.1.20", [model]) is None
+    assert match_family("1.3.6.1.4.1.990", [vendor]) is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**16), min_size=1, max_size=12))
+def test_unknown_oids_are_never_matched_outside_a_prefix(arcs: list[int]) -> None:
+    oid = "1.3.6.1.4.1.424242." + ".".join(map(str, arcs))
+    assert match_family(oid) is None
+
+
+def test_unknown_model_is_described_with_the_fix() -> None:
+    text = Detection("pdu-b", "1.3.6.1.4.1.424242.1", None).describe()
+    assert "unknown model" in text
+    assert "1.3.6.1.4.1.424242.1" in text
+    assert "apc_rpdu2" in text
+
+
+def test_real_product_oids_pick_the_expected_family() -> None:
+    # sysObjectIDs as reported by devices (the AP8932 one from a recorded walk)
+    cases = {
+        "1.3.6.1.4.1.318.1.3.4.6": "apc_rpdu2",
+        "1.3.6.1.4.1.318.1.3.4.5": "apc_rpdu",
+        "1.3.6.1.4.1.13742.6": "raritan_pdu2",
+        "1.3.6.1.4.1.534.6.6.7": "eaton_epdu",
+        "1.3.6.1.4.1.1718.3": "servertech_sentry3",
+        "1.3.6.1.4.1.1718.4": "servertech_sentry4",
+    }
+    rng = random.Random(7)
+    items = list(cases.items())
+    rng.shuffle(items)
+    for oid, key in items:
+        found = match_family(oid)
+        assert found is not None
+        assert found[0].key == key
