@@ -16,6 +16,7 @@ import msgspec
 
 from agent.conf.schema import OutletRef, RackConfig, Server, Step, Switch
 from agent.conf.steps import STEP_ARGS
+from agent.conf.units import Duration
 
 
 def cross_check(config: RackConfig) -> list[str]:
@@ -240,8 +241,11 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
             out.append(f"mqtt.urls[{i}]: {url!r} is not mqtt://host:port or mqtts://host:port")
     if c.mqtt.outbox_max_messages < 1000:
         out.append("mqtt.outbox_max_messages: keep at least 1000 (events are never dropped)")
-    if c.mqtt.telemetry_keep_every < 1:
-        out.append("mqtt.telemetry_keep_every: must be 1 or more")
+    if c.mqtt.telemetry_keep_every < 2:
+        out.append(
+            "mqtt.telemetry_keep_every: must be 2 or more (thinning keeps one telemetry "
+            "batch in N; 1 would thin nothing)"
+        )
     for dup in _dupes(k.id for k in c.key):
         out.append(f"key: id {dup!r} is defined twice")
     for i, key in enumerate(c.key):
@@ -288,12 +292,18 @@ def _check_runbook(c: RackConfig, out: list[str]) -> None:
 def _check_step_args(c: RackConfig, step: Step) -> list[str]:
     args_type = STEP_ARGS[step.kind]
     try:
-        args = msgspec.convert(step.args, args_type, strict=True)
+        args = msgspec.convert(step.args, args_type, strict=True, dec_hook=_durations)
     except msgspec.ValidationError as exc:
         text = str(exc)
         msg, _, path = text.partition(" - at `$")
         return [f"{path.rstrip('`')}: {msg} (step kind {step.kind!r})"]
     return args.check(c)
+
+
+def _durations(type_: type, value: object) -> object:
+    if type_ is Duration:
+        return Duration.parse(value)
+    raise NotImplementedError(f"no decoder for {type_!r}")
 
 
 def find_cycle(steps: list[Step]) -> list[str]:

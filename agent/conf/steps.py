@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from agent.conf.units import Duration
+
 if TYPE_CHECKING:
     from agent.conf.schema import RackConfig
 
@@ -55,7 +57,7 @@ class VlanArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class WaitTcpArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     host: str
     port: int
-    interval: float = 1.0
+    interval: Duration = Duration(1.0)
 
     def check(self, config: RackConfig) -> list[str]:
         return [] if 1 <= self.port <= 65535 else [f".port: {self.port} is not a TCP port"]
@@ -65,7 +67,7 @@ class WaitHttpArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True)
     url: str
     status: int = 200
     contains: str = ""
-    interval: float = 1.0
+    interval: Duration = Duration(1.0)
 
     def check(self, config: RackConfig) -> list[str]:
         ok = self.url.startswith(("http://", "https://"))
@@ -96,6 +98,7 @@ class CommandArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     cwd: str = ""
     env: dict[str, str] = {}
     success_codes: list[int] = msgspec.field(default_factory=lambda: [0])
+    check_argv: list[str] = []
 
     def check(self, config: RackConfig) -> list[str]:
         return [] if self.argv else [".argv: give the program and its arguments as a list"]

@@ -30,7 +30,7 @@ class StepRecord:
     """What the journal knows of one step, folded from its entries in order."""
 
     step_id: str
-    status: str = "pending"  # pending, started, done, failed, skipped
+    status: str = "pending"  # pending, started, done, failed, skipped, blocked
     attempts: int = 0
     started_at: float | None = None
     finished_at: float | None = None
@@ -94,7 +94,7 @@ class Journal:
                 rec.started_at = ts
                 if rec.first_started_at is None:
                     rec.first_started_at = ts
-            elif phase in ("done", "failed", "skipped"):
+            elif phase in ("done", "failed", "skipped", "blocked"):
                 rec.status = phase
                 rec.finished_at = ts
                 rec.output = str(data.get("output", ""))

@@ -4,7 +4,7 @@ journaling each step before its effect and after it, and resuming after a crash.
 A step is *ready* when every step it needs is done (or skipped by an operator). A step
 that fails after its retries follows its ``on_failure``: ``stop`` ends the run (running
 steps finish, nothing new starts), ``continue`` lets other branches go on while the
-failed step's dependents are skipped, ``ask`` waits for an operator's decision (retry,
+failed step's dependents are blocked, ``ask`` waits for an operator's decision (retry,
 skip with a reason, or abort).
 
 Resume rules (from the journal): a done step is never redone; a step started but not
@@ -53,7 +53,8 @@ class _Run:
 
     run_id: str
     records: dict[str, StepRecord]
-    finished: dict[str, str] = field(default_factory=dict)  # id -> done / failed / skipped
+    # id -> done / failed / skipped (by an operator) / blocked (a need failed)
+    finished: dict[str, str] = field(default_factory=dict)
     running: dict[asyncio.Task[str], str] = field(default_factory=dict)
     stopping: bool = False
     aborted: bool = False
@@ -108,7 +109,7 @@ class RunbookEngine:
         for step_id, rec in records.items():
             if rec.status == "failed" and self.steps[step_id].on_failure == "ask":
                 self.waiting.add(step_id)  # still waiting for the operator's answer
-            elif rec.status in ("done", "skipped", "failed"):
+            elif rec.status in ("done", "skipped", "failed", "blocked"):
                 run.finished[step_id] = rec.status
         async with asyncio.TaskGroup() as tg:
             while True:
@@ -169,20 +170,22 @@ class RunbookEngine:
                 run.stopping |= step.on_failure == "stop"
 
     async def _skip_blocked(self, run: _Run) -> None:
-        """A step whose need failed for good can never run: journal it skipped, with the
-        reason, so the run can end and the report says why."""
+        """A step whose need failed for good (or is itself blocked) can never run: journal
+        it blocked, with the reason, so the run can end and the report says why. Only an
+        operator's skip lets dependents go on."""
         changed = True
         while changed:
             changed = False
             for step_id in self.order:
                 if step_id in run.finished:
                     continue
-                bad = [n for n in self.steps[step_id].needs if run.finished.get(n) == "failed"]
+                needs = self.steps[step_id].needs
+                bad = [n for n in needs if run.finished.get(n) in ("failed", "blocked")]
                 if bad:
-                    run.finished[step_id] = "skipped"
-                    reason = f"needs {bad[0]}, which failed"
+                    run.finished[step_id] = "blocked"
+                    reason = f"needs {bad[0]}, which {run.finished[bad[0]]}"
                     await self.journal.write(
-                        "step", step_id, "skipped", run=run.run_id, reason=reason
+                        "step", step_id, "blocked", run=run.run_id, reason=reason
                     )
                     changed = True
 

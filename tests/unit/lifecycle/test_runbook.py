@@ -135,16 +135,25 @@ async def test_stop_on_failure_starts_nothing_new(journal: Journal) -> None:
     assert not result.ok
     assert result.failed == ["a"]
     assert rec.effects == []
-    assert result.records["b"].status == "skipped"
+    assert result.records["b"].status == "blocked"
+    assert result.records["c"].status == "blocked"
 
 
 async def test_continue_lets_other_branches_finish(journal: Journal) -> None:
     rec = Recorder(fail={"a": 5})
-    steps = [mk("a", on_failure="continue"), mk("a2", ["a"]), mk("x"), mk("y", ["x"])]
+    steps = [
+        mk("a", on_failure="continue"),
+        mk("a2", ["a"]),
+        mk("a3", ["a2"]),
+        mk("x"),
+        mk("y", ["x"]),
+    ]
     result = await RunbookEngine(steps, {"command": rec}, journal).run("r")
     assert not result.ok
     assert set(rec.effects) == {"x", "y"}
-    assert result.records["a2"].status == "skipped"
+    # Blocked all the way down: a skipped-because-failed step never lets its dependents run.
+    assert result.records["a2"].status == "blocked"
+    assert result.records["a3"].status == "blocked"
 
 
 async def test_ask_waits_for_the_operator_then_skip(journal: Journal) -> None:

@@ -1,0 +1,68 @@
+"""`prompt`, `power` and `vlan`: steps that ask a person, or move the rack's power and
+network through the parts that own them (handed in as small protocols)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from agent.conf.schema import Step
+from agent.conf.steps import PowerArgs, PromptArgs, VlanArgs
+from agent.errors import AgentError
+from agent.lifecycle.steps.context import PowerControl, StepContext
+
+
+class Prompt:
+    """Waits for an operator's acknowledgement (local console or a signed command)."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    async def run(self, step: Step) -> str:
+        args = msgspec.convert(step.args, PromptArgs)
+        if step.id in self.ctx.prompts.acked:
+            return f"acknowledged by {self.ctx.prompts.acked[step.id]}"
+        await self.ctx.prompts.ask(step.id, args.message).wait()
+        return f"acknowledged by {self.ctx.prompts.acked[step.id]}"
+
+    async def check(self, step: Step) -> bool:
+        return step.id in self.ctx.prompts.acked
+
+
+class Power:
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    def _control(self, step: Step) -> PowerControl:
+        if self.ctx.power is None:
+            raise AgentError(
+                f"step {step.id}: no power control in this run; the step cannot "
+                "act (is the power part configured?)"
+            )
+        return self.ctx.power
+
+    async def run(self, step: Step) -> str:
+        args = msgspec.convert(step.args, PowerArgs)
+        return await self._control(step).set_device_power(args.target, args.state == "on", args.via)
+
+    async def check(self, step: Step) -> bool:
+        args = msgspec.convert(step.args, PowerArgs)
+        return await self._control(step).device_power(args.target) == (args.state == "on")
+
+
+class Vlan:
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    async def run(self, step: Step) -> str:
+        args = msgspec.convert(step.args, VlanArgs)
+        if self.ctx.network is None:
+            raise AgentError(
+                f"step {step.id}: no network control in this run; cannot move ports to {args.phase}"
+            )
+        return await self.ctx.network.enter_phase(args.phase, args.devices)
+
+    async def check(self, step: Step) -> bool:
+        args = msgspec.convert(step.args, VlanArgs)
+        if self.ctx.network is None:
+            return False
+        return await self.ctx.network.in_phase(args.phase, args.devices)
