@@ -117,6 +117,8 @@ _PRIV_KEYS = {"DES": DesKey, "AES": Aes128Key, "AES-192": Aes192Key, "AES-256": 
 # when a v3 session has been idle that long. We refresh a little earlier.
 _V3_REFRESH_AFTER = 120.0
 _BACKOFF_CAP = 5.0
+# The Python types gufo-snmp decodes SNMP values into that are ours too (see Value).
+_DECODED = frozenset({int, bytes, str})
 
 
 @dataclass(slots=True)
@@ -214,13 +216,15 @@ class SnmpClient:
         """
         check_oid(subtree)
         reps = self.target.max_repetitions
-        decode = self._decode
 
         async def op(session: SnmpSession) -> list[tuple[str, Value]]:
-            return [
-                (oid, decode(oid, raw))
-                async for oid, raw in session.getbulk(subtree, max_repetitions=reps)
-            ]
+            rows = [row async for row in session.getbulk(subtree, max_repetitions=reps)]
+            # Hot path (pollers walk thousands of rows): one type pass over the page
+            # instead of a decode call per row; a bad row is then located and reported.
+            if not all(type(raw) in _DECODED for _, raw in rows):
+                for oid, raw in rows:
+                    self._decode(oid, raw)
+            return rows  # type: ignore[return-value]
 
         return await self._read(f"walk {subtree}", op)
 

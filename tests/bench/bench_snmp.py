@@ -1,0 +1,127 @@
+"""SNMP read cost: our adapter against net-snmp's own snmpbulkwalk, in the same run.
+
+Starts one net-snmp ``snmpd`` on loopback, polls it as 40 devices (40 SnmpClients, one
+per device id, all walking the same subtree concurrently) and prints:
+
+- our client's process CPU per 1000 OIDs decoded into our own types (gufo-snmp reads
+  plus our retry/pool/decode layer, event loop included);
+- ``snmpbulkwalk``'s CPU per 1000 OIDs for the same walks (children rusage: MIB loading
+  disabled, numeric output, the same max-repetitions);
+- the ratio ours / net-snmp (target: at most 0.5).
+
+snmpd's own CPU is in neither figure: it is not reaped until the end.
+
+Usage: python tests/bench/bench_snmp.py [--short]   (--short finishes in about 10 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "power"))
+
+from snmpd_fixture import RO_COMMUNITY, Snmpd, snmpd_path
+
+from agent.adapters.snmp import SnmpClient, SnmpTarget
+
+DEVICES = 40
+REPETITIONS = 25
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def ours(server: Snmpd, subtree: str, rounds: int) -> tuple[float, int]:
+    """CPU seconds and OIDs decoded for ``rounds`` walks by each of 40 clients."""
+    targets = [
+        SnmpTarget(
+            f"bench-{n:02d}",
+            server.host,
+            server.port,
+            community=RO_COMMUNITY,
+            timeout=5.0,
+            retries=1,
+            max_in_flight=1,
+            max_repetitions=REPETITIONS,
+        )
+        for n in range(DEVICES)
+    ]
+    clients = [SnmpClient(t) for t in targets]
+    for client in clients:
+        await client.__aenter__()
+    try:
+        await asyncio.gather(*(c.walk(subtree) for c in clients))  # warm-up, not counted
+        decoded = 0
+        start = time.process_time()
+        for _ in range(rounds):
+            results = await asyncio.gather(*(c.walk(subtree) for c in clients))
+            decoded += sum(len(rows) for rows in results)
+        return time.process_time() - start, decoded
+    finally:
+        for client in clients:
+            await client.__aexit__(None, None, None)
+
+
+def netsnmp(server: Snmpd, subtree: str, rounds: int) -> tuple[float, int]:
+    """CPU seconds (reaped children) and OIDs printed by snmpbulkwalk for the same walks."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MIBS": ""}
+    command = [
+        "snmpbulkwalk",
+        *("-v2c", "-c", RO_COMMUNITY, "-m", "", "-On", "-Oq", f"-Cr{REPETITIONS}"),
+        *("-t", "5", "-r", "1", f"{server.host}:{server.port}", subtree),
+    ]
+
+    def one(_: int) -> int:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        return len(done.stdout.splitlines())
+
+    before = children_cpu()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = list(pool.map(one, range(DEVICES * rounds)))
+    return children_cpu() - before, sum(counts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="about 10 s instead of a minute")
+    args = parser.parse_args()
+    if snmpd_path() is None:
+        print("snmpd is not installed: apt-get install snmpd", file=sys.stderr)
+        return 2
+    # host-resources (installed software, processes, storage): thousands of rows of
+    # mixed types; the whole of mib-2 for the long run.
+    subtree, rounds = ("1.3.6.1.2.1.25", 1) if args.short else ("1.3.6.1.2.1", 3)
+    with Snmpd() as server:
+        our_cpu, our_oids = asyncio.run(ours(server, subtree, rounds))
+        ref_cpu, ref_oids = netsnmp(server, subtree, rounds)
+    ours_per_k = our_cpu / our_oids * 1000
+    ref_per_k = ref_cpu / ref_oids * 1000
+    ratio = ours_per_k / ref_per_k
+    print(
+        f"subtree {subtree}, {DEVICES} devices x {rounds} round(s), max-repetitions {REPETITIONS}"
+    )
+    print(
+        f"ours (gufo-snmp + adapter): {our_oids:>9} OIDs  "
+        f"{ours_per_k * 1000:8.2f} ms CPU / 1000 OIDs"
+    )
+    print(
+        f"net-snmp snmpbulkwalk:      {ref_oids:>9} OIDs  "
+        f"{ref_per_k * 1000:8.2f} ms CPU / 1000 OIDs"
+    )
+    verdict = "OK" if ratio <= 0.5 else "ABOVE TARGET"
+    print(f"ratio ours / net-snmp: {ratio:.2f}x (target <= 0.5x): {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
