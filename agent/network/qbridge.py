@@ -1,0 +1,311 @@
+"""The SNMP Q-BRIDGE-MIB switch driver (RFC 4363 over the SNMP adapter).
+
+Objects (Q-BRIDGE under 1.3.6.1.2.1.17.7.1.4, BRIDGE-MIB under 1.3.6.1.2.1.17):
+
+- dot1dBasePortIfIndex ``17.1.4.1.2.P``: bridge port P -> ifIndex. Config port numbers
+  are bridge ports; IF-MIB admin status is indexed by ifIndex, which on most switches
+  is *not* the port number (the simulator uses 1000 + P to catch the confusion).
+- dot1qVlanStaticEgressPorts ``.3.1.2.V``, UntaggedPorts ``.3.1.4.V``: PortList bitmaps,
+  read and written at the length the switch uses; RowStatus ``.3.1.5.V``.
+- dot1qPvid ``.5.1.1.P``: indexed by bridge port.
+- ifAdminStatus ``1.3.6.1.2.1.2.2.1.7.I`` (up 1, down 2) and ifOperStatus ``.8.I``.
+
+The order of the writes is the vendor profile's (`qbridge_quirks`), computed by
+`qbridge_stages`; this module only turns them into OIDs and values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+from agent.adapters.snmp import (
+    AuthProtocol,
+    Gauge,
+    Integer,
+    OctetString,
+    PrivProtocol,
+    SetValue,
+    SnmpClient,
+    SnmpTarget,
+    V3User,
+    expect_bytes,
+    expect_int,
+    expect_oid,
+)
+from agent.conf.schema import RackConfig, Switch
+from agent.errors import ConfigError, NegativeReply, ProtocolError
+from agent.network import portlist
+from agent.network.driver import Culprit, SwitchDiff
+from agent.network.model import ActualSwitch
+from agent.network.qbridge_quirks import QBridgeProfile, profile_for
+from agent.network.qbridge_stages import Write, plan_writes
+
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+BASE_PORT_IF_INDEX = "1.3.6.1.2.1.17.1.4.1.2"
+VLAN_STATIC = "1.3.6.1.2.1.17.7.1.4.3.1"
+EGRESS = VLAN_STATIC + ".2"
+UNTAGGED = VLAN_STATIC + ".4"
+ROW_STATUS = VLAN_STATIC + ".5"
+PVID = "1.3.6.1.2.1.17.7.1.4.5.1.1"
+IF_ADMIN = "1.3.6.1.2.1.2.2.1.7"
+IF_OPER = "1.3.6.1.2.1.2.2.1.8"
+UP, DOWN = 1, 2
+ACTIVE = 1
+# The config spells protocols as the operator's device pages do, the adapter as RFC 7860.
+_AUTH_NAMES: dict[str, AuthProtocol] = {
+    "MD5": "MD5",
+    "SHA": "SHA",
+    "SHA224": "SHA-224",
+    "SHA256": "SHA-256",
+    "SHA384": "SHA-384",
+    "SHA512": "SHA-512",
+}
+_PRIV_NAMES: dict[str, PrivProtocol] = {
+    "DES": "DES",
+    "AES": "AES",
+    "AES192": "AES-192",
+    "AES256": "AES-256",
+}
+
+
+def snmp_target(config: RackConfig, switch: Switch) -> SnmpTarget:
+    """The SNMP target of a switch from its config entry and credential set."""
+    cred = config.credentials.get(switch.credentials)
+    if cred is None:
+        raise ConfigError(
+            [f"switch {switch.id!r}: credentials {switch.credentials!r} are not defined"]
+        )
+    common = {
+        "device": switch.id,
+        "host": switch.host,
+        "port": switch.snmp_port,
+        "timeout": float(cred.timeout),
+        "retries": cred.retries,
+    }
+    if cred.version == "2c":
+        assert cred.community is not None  # the config checks guarantee it
+        write = cred.write_community.reveal() if cred.write_community else None
+        return SnmpTarget(
+            **common,  # type: ignore[arg-type]
+            version="2c",
+            community=cred.community.reveal(),
+            write_community=write,
+        )
+    assert cred.auth_key is not None
+    user = V3User(
+        cred.user,
+        auth_key=cred.auth_key.reveal(),
+        priv_key=cred.priv_key.reveal() if cred.priv_key else None,
+        auth_protocol=_AUTH_NAMES[cred.auth_protocol],
+        priv_protocol=_PRIV_NAMES[cred.priv_protocol],
+    )
+    return SnmpTarget(**common, version="3", user=user)  # type: ignore[arg-type]
+
+
+def _index(oid: str, column: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in oid[len(column) + 1 :].split("."))
+
+
+def _ports_of(write: Write, diff: SwitchDiff) -> tuple[int, ...]:
+    """The managed ports a write changes (for a bitmap: whose bit flips)."""
+    if write.kind in ("admin", "pvid"):
+        return (write.key,)
+    if write.kind == "create":  # every port that needs the VLAN
+        return tuple(
+            sorted(n for n, p in diff.desired.ports.items() if write.key in p.vlans | {p.pvid})
+        )
+    before = diff.before.egress if write.kind == "egress" else diff.before.untagged
+    assert isinstance(write.value, frozenset)
+    flipped = write.value ^ before.get(write.key, frozenset())
+    return tuple(sorted(flipped & set(diff.desired.ports)))
+
+
+class QBridgeDriver:
+    """One SNMP switch speaking Q-BRIDGE-MIB. ``async with QBridgeDriver(...) as sw:``."""
+
+    def __init__(
+        self,
+        switch: Switch,
+        target: SnmpTarget,
+        *,
+        profile: QBridgeProfile | None = None,
+    ) -> None:
+        self.switch_id = switch.id
+        self._switch = switch
+        self._target = target
+        self._client: SnmpClient | None = None
+        self.profile = profile
+        self._if_index: dict[int, int] = {}
+        self._lengths: dict[int, int] = {}
+        self.set_pdus = 0
+        self.set_varbinds = 0
+        self._touched: dict[str, tuple[int, ...]] = {}  # OID -> ports, for error messages
+
+    async def __aenter__(self) -> Self:
+        self._client = SnmpClient(self._target)
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.__aexit__(exc_type, exc, tb)
+
+    @property
+    def requests(self) -> int:
+        return self._snmp.stats.requests
+
+    @property
+    def _snmp(self) -> SnmpClient:
+        if self._client is None:
+            raise RuntimeError(
+                f"QBridgeDriver {self.switch_id!r} used outside 'async with'; open it first"
+            )
+        return self._client
+
+    # --- read ------------------------------------------------------------------------
+
+    async def _detect(self) -> QBridgeProfile:
+        if self.profile is None:
+            value = await self._snmp.get_one(SYS_OBJECT_ID)
+            self.profile = profile_for(expect_oid(self.switch_id, SYS_OBJECT_ID, value))
+        return self.profile
+
+    async def _port_map(self) -> dict[int, int]:
+        # Read once per session: the bridge port to ifIndex mapping changes only when
+        # a line card is swapped, and then the switch reboots.
+        if not self._if_index:
+            rows = await self._snmp.walk(BASE_PORT_IF_INDEX)
+            found = {
+                _index(oid, BASE_PORT_IF_INDEX)[0]: expect_int(self.switch_id, oid, value)
+                for oid, value in rows
+            }
+            missing = sorted(set(range(1, self._switch.port_count + 1)) - set(found))
+            if missing:
+                raise ProtocolError(
+                    self.switch_id,
+                    f"dot1dBasePortIfIndex has no row for bridge ports {missing}; the config "
+                    f"says {self._switch.port_count} ports: check switch[].port_count against "
+                    "the switch model",
+                )
+            self._if_index = found
+        return self._if_index
+
+    async def read(self) -> ActualSwitch:
+        await self._detect()
+        if_index = await self._port_map()
+        port_of = {i: p for p, i in if_index.items()}
+        snmp = self._snmp
+        device = self.switch_id
+        egress: dict[int, frozenset[int]] = {}
+        untagged: dict[int, frozenset[int]] = {}
+        active: set[int] = set()
+        for oid, value in await snmp.walk(ROW_STATUS):
+            if expect_int(device, oid, value) == ACTIVE:
+                active.add(_index(oid, ROW_STATUS)[0])
+        for column, into in ((EGRESS, egress), (UNTAGGED, untagged)):
+            for oid, value in await snmp.walk(column):
+                vid = _index(oid, column)[0]
+                raw = expect_bytes(device, oid, value)
+                self._lengths[vid] = max(self._lengths.get(vid, 0), len(raw))
+                into[vid] = portlist.decode(raw) if vid in active else frozenset()
+        pvid = {
+            _index(oid, PVID)[0]: expect_int(device, oid, value)
+            for oid, value in await snmp.walk(PVID)
+        }
+        admin: dict[int, bool] = {}
+        oper: dict[int, bool] = {}
+        for column, into2 in ((IF_ADMIN, admin), (IF_OPER, oper)):
+            for oid, value in await snmp.walk(column):
+                port = port_of.get(_index(oid, column)[0])
+                if port is not None:
+                    into2[port] = expect_int(device, oid, value) == UP
+        return ActualSwitch(
+            switch=device,
+            vlans=frozenset(active),
+            egress=egress,
+            untagged=untagged,
+            pvid=pvid,
+            admin_up=admin,
+            oper_up=oper,
+            if_index=dict(if_index),
+        )
+
+    # --- write -----------------------------------------------------------------------
+
+    def _length(self, vid: int) -> int:
+        return self._lengths.get(vid) or portlist.octets_for(
+            max(self._switch.port_count, len(self._if_index))
+        )
+
+    def _varbind(self, write: Write, profile: QBridgeProfile) -> tuple[str, SetValue]:
+        key, value = write.key, write.value
+        if write.kind == "admin":
+            return f"{IF_ADMIN}.{self._if_index[key]}", Integer(UP if value else DOWN)
+        if write.kind == "create":
+            return f"{ROW_STATUS}.{key}", Integer(profile.row_create)
+        if write.kind == "pvid":
+            assert isinstance(value, int)
+            return f"{PVID}.{key}", Gauge(value) if profile.pvid_syntax == "gauge" else Integer(
+                value
+            )
+        assert isinstance(value, frozenset)
+        column = EGRESS if write.kind == "egress" else UNTAGGED
+        return f"{column}.{key}", OctetString(portlist.encode(value, self._length(key)))
+
+    async def apply(self, diff: SwitchDiff) -> None:
+        profile = await self._detect()
+        await self._port_map()
+        self._touched = {}
+        for stage in plan_writes(diff, profile):
+            varbinds = []
+            for write in stage.writes:
+                oid, value = self._varbind(write, profile)
+                self._touched[oid] = _ports_of(write, diff)
+                varbinds.append((oid, value))
+            for start in range(0, len(varbinds), profile.max_varbinds):
+                chunk = varbinds[start : start + profile.max_varbinds]
+                await self._set(stage.stage, chunk)
+        for vid in diff.create_vlans:
+            self._lengths.setdefault(vid, self._length(vid))
+
+    async def _set(self, stage: str, varbinds: Sequence[tuple[str, SetValue]]) -> None:
+        self.set_pdus += 1
+        self.set_varbinds += len(varbinds)
+        try:
+            await self._snmp.set(varbinds)
+        except NegativeReply as exc:
+            culprit = self.culprit(exc.oid)
+            raise NegativeReply(
+                self.switch_id,
+                f"stage {stage!r}: the switch refused to set {culprit.what} "
+                f"({exc.status or 'error'}); the ports involved are {list(culprit.ports)}; "
+                f"check the switch log and that the write community/user may write "
+                f"Q-BRIDGE-MIB ({exc})",
+                status=exc.status,
+                oid=exc.oid,
+            ) from exc
+
+    def culprit(self, oid: str) -> Culprit:
+        by_if = {i: p for p, i in self._if_index.items()}
+        for column, what in ((PVID, "dot1qPvid"), (IF_ADMIN, "ifAdminStatus")):
+            if oid.startswith(column + "."):
+                index = _index(oid, column)[0]
+                port = index if column == PVID else by_if.get(index, 0)
+                return Culprit((port,), f"{what} of port {port} ({oid})")
+        for column, what in (
+            (EGRESS, "dot1qVlanStaticEgressPorts"),
+            (UNTAGGED, "dot1qVlanStaticUntaggedPorts"),
+            (ROW_STATUS, "dot1qVlanStaticRowStatus"),
+        ):
+            if oid.startswith(column + "."):
+                vid = _index(oid, column)[0]
+                return Culprit(self._touched.get(oid, ()), f"{what} of VLAN {vid} ({oid})")
+        return Culprit((), oid or "an object the switch did not name")
