@@ -21,6 +21,11 @@ DEMO = ROOT / "config" / "demo-rack.toml"
 
 
 def rack_config(port: int, *, drift: str = "repair", interval: str = "300ms") -> RackConfig:
+    return parse_config(rack_toml(port, drift=drift, interval=interval), path=DEMO)
+
+
+def rack_toml(port: int, *, drift: str = "repair", interval: str = "300ms") -> str:
+    """The demo rack's config with its switch on the simulator's UDP port."""
     doc: dict[str, Any] = tomllib.loads(DEMO.read_text())
     doc["switch"][0]["snmp_port"] = port
     doc["credentials"]["net-v2c"]["community"] = "public"
@@ -28,7 +33,7 @@ def rack_config(port: int, *, drift: str = "repair", interval: str = "300ms") ->
     doc["credentials"]["net-v2c"]["timeout"] = "500ms"
     doc["credentials"]["net-v2c"]["retries"] = 1
     doc["policy"] = {"drift": drift, "reconcile_interval": interval}
-    return parse_config(tomli_w.dumps(doc), path=DEMO)
+    return tomli_w.dumps(doc)
 
 
 @dataclass

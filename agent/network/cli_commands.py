@@ -1,0 +1,162 @@
+"""``cleanroom net show | isolate | verify``: the network part's commands.
+
+``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli.py). They talk
+to the switches directly, without the daemon, the store or MQTT: ``isolate`` is the
+emergency button and must work when everything else is failing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent.bus import Bus
+from agent.conf import RackConfig, load_config
+from agent.errors import AgentError
+from agent.network.drivers import drivers_for
+from agent.network.invariants import check_actual
+from agent.network.manager import NetworkManager
+from agent.network.model import (
+    PHASES,
+    ActualSwitch,
+    DesiredPort,
+    Phase,
+    SwitchVerify,
+    VerifyReport,
+    compare,
+)
+from agent.network.plan import Layout, plan
+
+DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``net`` and its subcommands to an argparse subparsers object."""
+    net = subparsers.add_parser("net", help="switch VLANs: show, isolate, verify")
+    sub = net.add_subparsers(dest="net_command", required=True, metavar="NET_COMMAND")
+    for name, handler, text in (
+        ("show", cmd_show, "desired vs actual state of every switch port, as a table"),
+        ("isolate", cmd_isolate, "EMERGENCY: quarantine every port and shut the uplink now"),
+        ("verify", cmd_verify, "read every switch back and check it against a phase"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        p.add_argument("--json", action="store_true")
+        if name != "isolate":
+            p.add_argument("--phase", choices=PHASES, default="quarantine")
+        p.set_defaults(handler=handler)
+
+
+def _fmt(port: DesiredPort | None, actual: ActualSwitch | None, number: int) -> tuple[str, str]:
+    def show(pvid: int | None, untagged: frozenset[int], tagged: frozenset[int], up: object) -> str:
+        vl = ",".join(str(v) for v in sorted(untagged)) or "-"
+        tg = ",".join(str(v) for v in sorted(tagged)) or "-"
+        state = "up" if up is True else "down" if up is False else "?"
+        return f"{state:<4} pvid {pvid if pvid is not None else '-':<4} u:{vl:<8} t:{tg}"
+
+    want = show(port.pvid, port.untagged, port.tagged, port.admin_up) if port else ""
+    have = ""
+    if actual is not None:
+        a = actual.port(number)
+        have = show(a.pvid, a.untagged, a.tagged, a.admin_up)
+    return want, have
+
+
+async def _read_all(config: RackConfig) -> dict[str, ActualSwitch | str]:
+    found: dict[str, ActualSwitch | str] = {}
+    for switch_id, driver in drivers_for(config).items():
+        try:
+            async with driver, asyncio.timeout(30):
+                found[switch_id] = await driver.read()
+        except (TimeoutError, AgentError) as exc:
+            found[switch_id] = f"cannot read: {exc}"
+    return found
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    phase: Phase = args.phase
+    desired = plan(config, Layout(phase))
+    actual = asyncio.run(_read_all(config))
+    rows: list[dict[str, Any]] = []
+    for switch_id, want in desired.items():
+        have = actual[switch_id]
+        diffs = {c.port for c in compare(want, have)} if isinstance(have, ActualSwitch) else set()
+        for number, port in sorted(want.ports.items()):
+            w, h = _fmt(port, have if isinstance(have, ActualSwitch) else None, number)
+            rows.append(
+                {
+                    "switch": switch_id,
+                    "port": number,
+                    "role": port.role,
+                    "device": port.device or port.name,
+                    "desired": w,
+                    "actual": h if isinstance(have, ActualSwitch) else str(have),
+                    "ok": isinstance(have, ActualSwitch) and number not in diffs,
+                }
+            )
+    if args.json:
+        json.dump({"phase": phase, "ports": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"desired = phase {phase!r}")
+        print(f"{'switch':<8} {'port':>4} {'role':<10} {'device':<10} {'desired':<38} actual")
+        for r in rows:
+            mark = "" if r["ok"] else "  <-- differs"
+            print(
+                f"{r['switch']:<8} {r['port']:>4} {r['role']:<10} {r['device'][:10]:<10} "
+                f"{r['desired']:<38} {r['actual']}{mark}"
+            )
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def _print_report(report: VerifyReport, as_json: bool, extra: list[str]) -> None:
+    problems = report.problems() + extra
+    if as_json:
+        out = {
+            "phase": report.phase,
+            "verified": report.verified and not extra,
+            "problems": problems,
+        }
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    state = "VERIFIED" if report.verified and not extra else "NOT VERIFIED"
+    print(f"phase {report.phase}: {state}")
+    for problem in problems:
+        print(f"  - {problem}")
+
+
+def cmd_isolate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def run() -> VerifyReport:
+        async with NetworkManager(config, Bus(), reconcile=False) as net:
+            return await net.isolate_now("operator console: cleanroom net isolate")
+
+    report = asyncio.run(run())
+    _print_report(report, args.json, [])
+    return 0 if report.verified else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    phase: Phase = args.phase
+    desired = plan(config, Layout(phase))
+    actual = asyncio.run(_read_all(config))
+    results = []
+    unsafe: list[str] = []
+    for switch_id, want in desired.items():
+        have = actual[switch_id]
+        if isinstance(have, str):
+            results.append(SwitchVerify(switch_id, (), have))
+            continue
+        results.append(SwitchVerify(switch_id, tuple(compare(want, have))))
+        unsafe += [f"unsafe: {v}" for v in check_actual(config, have, phase)]
+    report = VerifyReport(phase, tuple(results))
+    _print_report(report, args.json, unsafe)
+    return 0 if report.verified and not unsafe else 1
