@@ -73,6 +73,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(Path(args.config), duration=args.duration)
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from agent.conf import load_config  # noqa: PLC0415
+    from agent.sim.compose import run_forever  # noqa: PLC0415
+
+    config = load_config(args.config)
+    try:
+        asyncio.run(run_forever(config, set_log_path=args.set_log, json_lines=args.json))
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cleanroom", description="Autopilot of a mobile clean-room rack."
@@ -101,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many seconds (0: when the demo is done)",
     )
     p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("sim", help="run the simulated rack described by a rack config")
+    p.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    p.add_argument("--json", action="store_true", help="one JSON line per device endpoint")
+    p.add_argument(
+        "--set-log",
+        type=Path,
+        default=None,
+        help="append every SET and power effect to this JSONL file",
+    )
+    p.set_defaults(handler=cmd_sim)
 
     return parser
 

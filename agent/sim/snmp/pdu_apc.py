@@ -18,7 +18,7 @@ from agent.sim.snmp.setlog import SetLog
 from agent.sim.snmp.values import Tag, Value
 
 RPDU2 = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26)  # PowerNet-MIB::rPDU2
-SYS_OBJECT_ID = (1, 3, 6, 1, 4, 1, 318, 1, 3, 4, 5)  # masterSwitchrPDU2 product OID
+SYS_OBJECT_ID = (1, 3, 6, 1, 4, 1, 318, 1, 3, 4, 6)  # rPDU2 product OID, as a recorded AP8932 answers
 DEFAULT_MODEL = "AP8941"
 DEFAULT_FIRMWARE = "v6.9.6"
 

@@ -17,8 +17,7 @@ from agent.errors import NegativeReply, PolicyRefusal
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
 from agent.power.detect import detect, resolve_driver
 from agent.power.pdu import OutletState
-
-sim = pytest.importorskip("agent.sim.snmp", reason="the SNMP simulator is not in this tree")
+from agent.sim import snmp as sim
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -28,19 +27,11 @@ SIMULATED = {
     "raritan_pdu2": "raritan_pdu2",
     "eaton_epdu": "eaton_epdu",
 }
-# The simulator answers sysObjectID 318.1.3.4.5 for its rPDU2 model; a recorded AP8932
-# (rpdu2g firmware) answers 318.1.3.4.6, which our data follows. Strict: when the
-# simulator is corrected this xfail turns into a failure, so it gets removed.
-APC_SYSOID_MISMATCH = pytest.mark.xfail(
-    strict=True,
-    reason="simulator serves sysObjectID 318.1.3.4.5 for rPDU2; a real AP8932 answers "
-    "318.1.3.4.6 (fix in agent/sim/snmp/pdu_apc.py)",
-)
 FAST = ActionPolicy(verify_timeout=5.0, attempts=2, backoff=0.05)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def rack() -> AsyncIterator[object]:
+async def rack() -> AsyncIterator[sim.SimulatedRack]:
     specs = [
         sim.PduSpec(
             f"pdu-{family}",
@@ -58,19 +49,17 @@ async def rack() -> AsyncIterator[object]:
         yield r
 
 
-def target(rack: object, family: str) -> SnmpTarget:
-    host, port = rack.endpoint(f"pdu-{family}")  # type: ignore[attr-defined]
+def target(rack: sim.SimulatedRack, family: str) -> SnmpTarget:
+    host, port = rack.endpoint(f"pdu-{family}")
     return SnmpTarget(f"pdu-{family}", host, port, timeout=1.0, retries=1, backoff=0.05)
 
 
-def families(apc_mark: pytest.MarkDecorator | None = None) -> list[object]:
-    return [
-        pytest.param(f, marks=apc_mark) if f == "apc_rpdu2" and apc_mark else f for f in SIMULATED
-    ]
+def families() -> list[str]:
+    return list(SIMULATED)
 
 
-@pytest.mark.parametrize("family", families(APC_SYSOID_MISMATCH))
-async def test_auto_detection_picks_the_family(rack: object, family: str) -> None:
+@pytest.mark.parametrize("family", families())
+async def test_auto_detection_picks_the_family(rack: sim.SimulatedRack, family: str) -> None:
     async with SnmpClient(target(rack, family)) as snmp:
         detection = await detect(snmp)
     assert detection.family is not None, detection.describe()
@@ -78,7 +67,7 @@ async def test_auto_detection_picks_the_family(rack: object, family: str) -> Non
 
 
 @pytest.mark.parametrize("family", families())
-async def test_identity_outlets_and_inlet(rack: object, family: str) -> None:
+async def test_identity_outlets_and_inlet(rack: sim.SimulatedRack, family: str) -> None:
     async with SnmpClient(target(rack, family)) as snmp:
         driver = await resolve_driver(snmp, SIMULATED[family])
         identity = await driver.identify(snmp)
@@ -96,7 +85,7 @@ async def test_identity_outlets_and_inlet(rack: object, family: str) -> None:
 
 
 @pytest.mark.parametrize("family", families())
-async def test_switch_verify_and_idempotence(rack: object, family: str) -> None:
+async def test_switch_verify_and_idempotence(rack: sim.SimulatedRack, family: str) -> None:
     async with SnmpClient(target(rack, family)) as snmp:
         driver = await resolve_driver(snmp, SIMULATED[family])
         on = await switch_outlet(snmp, driver, 5, True, remote=False, policy=FAST)
@@ -112,7 +101,7 @@ async def test_switch_verify_and_idempotence(rack: object, family: str) -> None:
 
 
 @pytest.mark.parametrize("family", families())
-async def test_reboot_ends_on(rack: object, family: str) -> None:
+async def test_reboot_ends_on(rack: sim.SimulatedRack, family: str) -> None:
     async with SnmpClient(target(rack, family)) as snmp:
         driver = await resolve_driver(snmp, SIMULATED[family])
         await switch_outlet(snmp, driver, 6, True, remote=False, policy=FAST)
@@ -121,7 +110,7 @@ async def test_reboot_ends_on(rack: object, family: str) -> None:
 
 
 @pytest.mark.parametrize("family", families())
-async def test_missing_outlet_and_protected_outlet(rack: object, family: str) -> None:
+async def test_missing_outlet_and_protected_outlet(rack: sim.SimulatedRack, family: str) -> None:
     async with SnmpClient(target(rack, family)) as snmp:
         driver = await resolve_driver(snmp, SIMULATED[family])
         with pytest.raises(NegativeReply):
