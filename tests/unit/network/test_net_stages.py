@@ -1,0 +1,118 @@
+"""The Q-BRIDGE write order per vendor profile, on a dirty factory switch: stages in
+the profile's order, each write computed against the state before it, unmanaged ports'
+bits kept, and the profile chosen by the longest sysObjectID prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from agent.conf import load_config
+from agent.network.driver import make_diff
+from agent.network.model import ActualSwitch
+from agent.network.plan import Layout, plan
+from agent.network.qbridge_quirks import GENERIC, MEMBERSHIP_FIRST, QBridgeProfile, profile_for
+from agent.network.qbridge_stages import StageWrites, lower_bound, plan_writes
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = load_config(ROOT / "config" / "demo-rack.toml")
+ALL = frozenset(range(1, 29))  # the switch has 28 ports; the config manages 24
+
+
+def factory() -> ActualSwitch:
+    return ActualSwitch(
+        switch="tor-1",
+        vlans=frozenset({1}),
+        egress=MappingProxyType({1: ALL}),
+        untagged=MappingProxyType({1: ALL}),
+        pvid=MappingProxyType(dict.fromkeys(ALL, 1)),
+        admin_up=MappingProxyType(dict.fromkeys(ALL, True)),
+    )
+
+
+def replay(start: ActualSwitch, stages: list[StageWrites]) -> ActualSwitch:
+    """Apply the writes as an RFC 4363 agent would, refusing what it refuses."""
+    egress = {v: set(p) for v, p in start.egress.items()}
+    untagged = {v: set(p) for v, p in start.untagged.items()}
+    pvid, admin = dict(start.pvid), dict(start.admin_up)
+    for stage in stages:
+        for w in stage.writes:
+            if w.kind == "create":
+                egress[w.key], untagged[w.key] = set(), set()
+            elif w.kind == "pvid":
+                assert w.value in egress, f"PVID {w.value} names a VLAN not yet created"
+                pvid[w.key] = int(w.value)
+            elif w.kind == "admin":
+                admin[w.key] = bool(w.value)
+            else:
+                assert isinstance(w.value, frozenset)
+                if w.kind == "untagged":
+                    assert w.value <= egress[w.key], "untagged outside egress"
+                    untagged[w.key] = set(w.value)
+                else:
+                    egress[w.key] = set(w.value)
+                    untagged[w.key] &= set(w.value)
+    return ActualSwitch(
+        "tor-1",
+        frozenset(egress),
+        MappingProxyType({v: frozenset(p) for v, p in egress.items()}),
+        MappingProxyType({v: frozenset(p) for v, p in untagged.items()}),
+        MappingProxyType(pvid),
+        MappingProxyType(admin),
+    )
+
+
+@pytest.mark.parametrize("profile", [GENERIC, MEMBERSHIP_FIRST], ids=lambda p: p.name)
+@pytest.mark.parametrize("phase", ["quarantine", "restore", "drill"])
+def test_writes_reach_the_plan_and_keep_unmanaged_ports(
+    profile: QBridgeProfile, phase: str
+) -> None:
+    want = plan(DEMO, Layout(phase))["tor-1"]  # type: ignore[arg-type]
+    stages = plan_writes(make_diff(want, factory()), profile)
+    order = [s.stage for s in stages]
+    assert order == [s for s in profile.order if s in order]
+    assert order[0] == "shut"
+    after = replay(factory(), stages)
+    assert make_diff(want, after).empty
+    assert after.egress[1] == {25, 26, 27, 28}  # ports the config does not manage
+    assert all(after.pvid[p] == 1 for p in (25, 26, 27, 28))
+    assert make_diff(want, after).empty
+    assert plan_writes(make_diff(want, after), profile) == []
+
+
+def test_generic_moves_the_pvid_before_any_membership() -> None:
+    want = plan(DEMO, Layout("quarantine"))["tor-1"]
+    order = [s.stage for s in plan_writes(make_diff(want, factory()), GENERIC)]
+    assert order == ["shut", "create", "pvid", "leave", "join-egress", "join-untagged"]
+    first = plan_writes(make_diff(want, factory()), GENERIC)[0]
+    assert {w.key for w in first.writes} >= {24}  # the hospital uplink is cut first
+
+
+def test_lower_bound_counts_each_changed_object_once() -> None:
+    want = plan(DEMO, Layout("quarantine"))["tor-1"]
+    pdus, varbinds = lower_bound(make_diff(want, factory()))
+    assert pdus == 3  # create, then egress, then untagged
+    stages = plan_writes(make_diff(want, factory()), GENERIC)
+    assert varbinds == sum(len(s.writes) for s in stages)
+    assert lower_bound(make_diff(want, replay(factory(), stages))) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("oid", "name"),
+    [
+        ("1.3.6.1.4.1.8072.3.2.10", "generic"),
+        ("1.3.6.1.4.1.47196.4.1.1.1.100", "membership-first"),
+        ("1.3.6.1.4.1.47196.4.1.10", "generic"),
+        ("1.3.6.1.4.1.9.1.516", "generic"),
+    ],
+)
+def test_profile_by_longest_sys_object_id_prefix(oid: str, name: str) -> None:
+    assert profile_for(oid).name == name
+
+
+def test_profile_must_shut_first_and_open_last() -> None:
+    with pytest.raises(ValueError, match="starting with 'shut'"):
+        QBridgeProfile("bad", (), ("create", "shut", "pvid", "leave", "join-egress",
+                                    "join-untagged", "open"))  # fmt: skip
