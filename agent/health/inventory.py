@@ -1,0 +1,152 @@
+"""From the rack config to open health readers: one per device, plus the controller.
+
+``open_readers(config, stack)`` opens every client (SNMP session pool, Redfish HTTP
+session, IPMI session) in the caller's AsyncExitStack, so they close with it.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from agent.adapters.redfish import RedfishClient, RedfishEndpoint
+from agent.adapters.snmp import SnmpClient, SnmpTarget, V3User
+from agent.conf.schema import Bmc, Credentials, RackConfig, Server
+from agent.errors import ConfigError
+from agent.health.readers.base import Reader
+from agent.health.readers.bmc import BmcReader
+from agent.health.readers.controller import ControllerReader
+from agent.health.readers.pdu import PduReader
+from agent.health.readers.switch import SwitchReader
+from agent.health.readers.ups import UpsReader
+from agent.power.bmc import BmcTiming
+
+# The config spells protocols as the vendors' web pages do; the adapter as RFC 3414/7860.
+_AUTH = {
+    "SHA": "SHA",
+    "SHA224": "SHA-224",
+    "SHA256": "SHA-256",
+    "SHA384": "SHA-384",
+    "SHA512": "SHA-512",
+    "MD5": "MD5",
+}
+_PRIV = {"AES": "AES", "AES192": "AES-192", "AES256": "AES-256", "DES": "DES"}
+# A health poll is retried by the next poll, not inside it: one retry per request keeps
+# a poll within health.timeout on a lossy link without hiding a dead device.
+_HEALTH_RETRIES = 1
+
+
+def snmp_target(
+    config: RackConfig, device: str, host: str, port: int, credentials: str
+) -> SnmpTarget:
+    """The SnmpTarget of a device, from its credentials entry."""
+    cred = config.credentials.get(credentials)
+    if cred is None:
+        raise ConfigError(
+            [
+                f"{device}: credentials {credentials!r} are not defined in "
+                "[credentials]; add them or fix the name"
+            ]
+        )
+    return target_from_credentials(device, host, port, cred)
+
+
+def target_from_credentials(device: str, host: str, port: int, cred: Credentials) -> SnmpTarget:
+    if cred.version == "3":
+        user = V3User(
+            name=cred.user,
+            auth_key=cred.auth_key.reveal() if cred.auth_key else "",
+            priv_key=cred.priv_key.reveal() if cred.priv_key else None,
+            auth_protocol=_AUTH[cred.auth_protocol],  # type: ignore[arg-type]
+            priv_protocol=_PRIV[cred.priv_protocol],  # type: ignore[arg-type]
+        )
+        return SnmpTarget(
+            device,
+            host,
+            port,
+            version="3",
+            user=user,
+            timeout=float(cred.timeout),
+            retries=min(cred.retries, _HEALTH_RETRIES),
+        )
+    community = cred.community.reveal() if cred.community else "public"
+    return SnmpTarget(
+        device,
+        host,
+        port,
+        version="2c",
+        community=community,
+        timeout=float(cred.timeout),
+        retries=min(cred.retries, _HEALTH_RETRIES),
+    )
+
+
+def redfish_endpoint(server: Server, bmc: Bmc, timeout_s: float) -> RedfishEndpoint:
+    port = f":{bmc.port}" if bmc.port else ""
+    return RedfishEndpoint(
+        device=server.id,
+        base_url=f"{bmc.scheme}://{bmc.host}{port}",
+        username=bmc.username,
+        password=bmc.password.reveal(),
+        verify_tls=bmc.verify_tls,
+        ca_file=Path(bmc.ca_file) if bmc.ca_file else None,
+        timeout_s=timeout_s,
+    )
+
+
+async def _bmc_reader(stack: AsyncExitStack, server: Server, bmc: Bmc, timeout_s: float) -> Reader:
+    timing = BmcTiming(retries=0)
+    if bmc.kind == "redfish":
+        from agent.power.bmc_redfish import RedfishBmc  # noqa: PLC0415 - httpx only when used
+
+        client = await stack.enter_async_context(
+            RedfishClient(redfish_endpoint(server, bmc, timeout_s))
+        )
+        return BmcReader(server.id, RedfishBmc(client, timing, bmc.system_id), "redfish")
+    from agent.adapters.ipmi import IpmiClient, IpmiEndpoint  # noqa: PLC0415 - pyghmi lazily
+    from agent.power.bmc_ipmi import IpmiBmc  # noqa: PLC0415
+
+    endpoint = IpmiEndpoint(
+        device=server.id,
+        host=bmc.host,
+        username=bmc.username,
+        password=bmc.password.reveal(),
+        port=bmc.port or 623,
+        timeout_s=timeout_s,
+    )
+    ipmi = await stack.enter_async_context(IpmiClient(endpoint))
+    return BmcReader(server.id, IpmiBmc(ipmi, timing), "ipmi")
+
+
+async def open_readers(
+    config: RackConfig, stack: AsyncExitStack, *, controller: bool = True
+) -> dict[str, Reader]:
+    """One reader per polled device of the rack (and the controller), opened in ``stack``."""
+    readers: dict[str, Reader] = {}
+    timeout = float(config.health.timeout)
+
+    async def snmp(device: str, host: str, port: int, credentials: str) -> SnmpClient:
+        target = snmp_target(config, device, host, port, credentials)
+        return await stack.enter_async_context(SnmpClient(target))
+
+    for pdu in config.pdu:
+        client = await snmp(pdu.id, pdu.host, pdu.snmp_port, pdu.credentials)
+        readers[pdu.id] = PduReader(pdu.id, client, pdu.driver)
+    for ups in config.ups:
+        readers[ups.id] = UpsReader(
+            ups.id, await snmp(ups.id, ups.host, ups.snmp_port, ups.credentials)
+        )
+    for switch in config.switch:
+        # A Linux bridge on the controller has no SNMP agent: its ports are the
+        # controller's own interfaces, watched by the network part.
+        if switch.host and switch.credentials:
+            client = await snmp(switch.id, switch.host, switch.snmp_port, switch.credentials)
+            readers[switch.id] = SwitchReader(switch.id, client)
+    for server in config.server:
+        if server.bmc is not None:
+            readers[server.id] = await _bmc_reader(stack, server, server.bmc, timeout)
+    if controller:
+        store = config.resolve(config.store.path).parent
+        disks = tuple(dict.fromkeys(p for p in (store, Path("/")) if p.exists()))
+        readers["controller"] = ControllerReader(disks=disks or (Path("/"),))
+    return readers

@@ -1,0 +1,126 @@
+"""Health of a managed switch: port oper/admin status and error counters (IF-MIB),
+temperatures and fans (ENTITY-SENSOR-MIB), identity from ENTITY-MIB's chassis entry.
+
+VLAN state is not health: the network part reads and repairs it. The read-only VLAN
+view used by ``cleanroom probe`` is here (:func:`read_vlans`) because probing must work
+on a switch that is in no config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from agent.adapters.snmp import SnmpClient, Value
+from agent.health.readers import generic
+from agent.health.readers.base import as_int, column
+from agent.health.sensors import Identity, Reading
+from agent.network import portlist
+
+FAMILY = "qbridge"
+# Columns walked each poll: one walk per column keeps the reply to the rows we decode.
+IF_COLUMNS = (generic.IF_OPER, generic.IF_ADMIN, generic.IF_IN_ERRORS, generic.IF_OUT_ERRORS)
+QBRIDGE = "1.3.6.1.2.1.17.7.1"
+PVID = f"{QBRIDGE}.4.5.1.1"  # dot1qPvid.<bridge port>
+STATIC_EGRESS = f"{QBRIDGE}.4.3.1.2"  # dot1qVlanStaticEgressPorts.<vid>
+STATIC_UNTAGGED = f"{QBRIDGE}.4.3.1.4"  # dot1qVlanStaticUntaggedPorts.<vid>
+
+
+class SwitchReader:
+    def __init__(self, device: str, client: SnmpClient) -> None:
+        self.device = device
+        self.client = client
+        # The bridge-port map and the sensor names are configuration: read once.
+        self._ports: dict[int, int] | None = None
+        self._names: dict[str, Value] | None = None
+
+    async def read(self, ts: float) -> list[Reading]:
+        if self._ports is None or self._names is None:
+            base, names = await asyncio.gather(
+                self.client.walk(generic.BASE_PORT_IFINDEX), self.client.walk(generic.ENT_NAME)
+            )
+            self._ports = generic.decode_base_ports(base)
+            self._names = column(names, generic.ENT_NAME)
+        results = await asyncio.gather(
+            *(self.client.walk(c) for c in IF_COLUMNS), self.client.walk(generic.ENT_SENSOR)
+        )
+        if_rows = [row for rows in results[:-1] for row in rows]
+        return decode(
+            self.device,
+            if_rows=if_rows,
+            sensor_rows=results[-1],
+            ports=self._ports,
+            names=self._names,
+            ts=ts,
+        )
+
+    async def identify(self) -> Identity:
+        system = generic.decode_system(await self.client.get(list(generic.SYSTEM_OIDS)))
+        model, serial, revision = generic.entity_identity(
+            await self.client.walk(generic.ENT_PHYSICAL)
+        )
+        return Identity(
+            device=self.device,
+            family=FAMILY,
+            model=model,
+            serial=serial,
+            firmware=revision,
+            sys_object_id=system.object_id,
+            sys_descr=system.descr,
+        )
+
+
+def decode(
+    device: str,
+    *,
+    if_rows: list[tuple[str, Value]],
+    sensor_rows: list[tuple[str, Value]],
+    ports: dict[int, int],
+    names: dict[str, Value],
+    ts: float,
+) -> list[Reading]:
+    return generic.decode_interfaces(device, if_rows, ports, ts) + generic.decode_entity_sensors(
+        device, sensor_rows, names, ts
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PortVlans:
+    port: int
+    if_index: int | None
+    pvid: int | None
+    untagged: tuple[int, ...]
+    tagged: tuple[int, ...]
+
+
+async def read_vlans(client: SnmpClient) -> list[PortVlans]:
+    """Each bridge port's PVID and VLAN membership (Q-BRIDGE-MIB static table), read only."""
+    base, pvids, egress, untagged = await asyncio.gather(
+        client.walk(generic.BASE_PORT_IFINDEX),
+        client.walk(PVID),
+        client.walk(STATIC_EGRESS),
+        client.walk(STATIC_UNTAGGED),
+    )
+    if_index = {port: idx for idx, port in generic.decode_base_ports(base).items()}
+    pvid = {int(k): as_int(v) for k, v in column(pvids, PVID).items() if k.isdigit()}
+    members: dict[int, set[int]] = {}
+    plain: dict[int, set[int]] = {}
+    for target, rows, prefix in (
+        (members, egress, STATIC_EGRESS),
+        (plain, untagged, STATIC_UNTAGGED),
+    ):
+        for vid, raw in column(rows, prefix).items():
+            if vid.isdigit() and isinstance(raw, bytes):
+                for port in portlist.decode(raw):
+                    target.setdefault(port, set()).add(int(vid))
+    numbers = sorted(set(if_index) | set(pvid) | set(members))
+    return [
+        PortVlans(
+            port=p,
+            if_index=if_index.get(p),
+            pvid=pvid.get(p),
+            untagged=tuple(sorted(plain.get(p, set()))),
+            tagged=tuple(sorted(members.get(p, set()) - plain.get(p, set()))),
+        )
+        for p in numbers
+    ]

@@ -1,0 +1,294 @@
+"""The health watch: one poller per device, thresholds, alarms and policy, composed.
+
+Usage (the daemon's health part)::
+
+    async with HealthWatch(config, bus) as watch:
+        snapshot = watch.snapshot()          # for the MQTT birth message and the CLI
+        async for action in watch.actions(): # degraded / shutdown / recovered
+            ...
+
+Each device's poller is a named task of the watch's TaskGroup (``health-poll-<id>``).
+Per device and per cycle, exactly one ``telemetry.batch`` event (category telemetry)
+carries all its readings; alarm edges are ``alarm.raised`` / ``alarm.cleared`` events;
+device state changes are ``device.state`` events. A device silent past ``stale_after``
+raises a warning alarm, past ``lost_after`` a critical one whose action is ``degraded``
+(``shutdown`` for a UPS last seen on battery: with no news from it, assume the worst, as
+NUT's upsmon does with a dead UPS that was on battery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Self
+
+from agent.bus import Bus
+from agent.conf.schema import RackConfig
+from agent.health.alarms import Action, AlarmBook, PolicyAction
+from agent.health.inventory import open_readers
+from agent.health.poller import Clock, DevicePoller, DeviceState, MonotonicClock, PollSettings
+from agent.health.readers.base import Reader
+from agent.health.sensors import Reading
+from agent.health.thresholds import Edge, Thresholds
+
+log = logging.getLogger(__name__)
+SOURCE = "health"
+
+
+def poll_settings(config: RackConfig, device: str) -> PollSettings:
+    """The rack's [health] settings, with a UPS's own dead_time as its lost_after."""
+    h = config.health
+    stale, lost = float(h.stale_after), float(h.lost_after)
+    for ups in config.ups:
+        if ups.id == device:
+            lost = float(ups.dead_time)
+            stale = min(stale, lost)
+    interval = min(float(h.interval), stale)
+    return PollSettings(
+        interval=interval,
+        timeout=float(h.timeout),
+        stale_after=stale,
+        lost_after=lost,
+        jitter=h.jitter,
+    )
+
+
+def reading_payload(r: Reading) -> dict[str, Any]:
+    """A reading as the telemetry batch carries it (device and time are the batch's)."""
+    item: dict[str, Any] = {
+        "sensor": r.sensor,
+        "kind": r.kind,
+        "unit": r.unit,
+        "value": r.value,
+        "status": r.status,
+    }
+    if r.detail:
+        item["detail"] = r.detail
+    return item
+
+
+class HealthWatch:
+    def __init__(
+        self,
+        config: RackConfig,
+        bus: Bus,
+        *,
+        readers: Mapping[str, Reader] | None = None,
+        clock: Clock | None = None,
+        wall: Callable[[], float] = time.time,
+        settings: Mapping[str, PollSettings] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.clock: Clock = clock or MonotonicClock()
+        self._wall = wall
+        self._given_readers = readers
+        self._settings = dict(settings or {})
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.thresholds = Thresholds(config.threshold)
+        self.alarms = AlarmBook(bus, SOURCE, wall=wall)
+        self.readers: dict[str, Reader] = {}
+        self.pollers: dict[str, DevicePoller] = {}
+        self.last: dict[str, list[Reading]] = {}
+        self._stack = AsyncExitStack()
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self._stack.__aenter__()
+        try:
+            if self._given_readers is None:
+                self.readers = await open_readers(self.config, self._stack)
+            else:
+                self.readers = dict(self._given_readers)
+            for device, reader in self.readers.items():
+                settings = self._settings.get(device) or poll_settings(self.config, device)
+                self.pollers[device] = DevicePoller(
+                    device,
+                    self._poll_fn(reader),
+                    settings,
+                    on_result=self._on_result,
+                    on_state=self._on_state,
+                    clock=self.clock,
+                    rng=random.Random(self._rng.random()),  # noqa: S311
+                )
+            self._tg = asyncio.TaskGroup()
+            await self._tg.__aenter__()
+        except BaseException:
+            await self._stack.__aexit__(None, None, None)
+            raise
+        for device, poller in self.pollers.items():
+            self._tasks.append(self._tg.create_task(poller.run(), name=f"health-poll-{device}"))
+        log.info("health watch: %d pollers started", len(self.pollers))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            for task in self._tasks:
+                task.cancel()
+            if self._tg is not None:
+                await self._tg.__aexit__(None, None, None)
+        finally:
+            await self._stack.__aexit__(exc_type, exc, tb)
+
+    def _poll_fn(self, reader: Reader) -> Callable[[], Any]:
+        async def poll() -> list[Reading]:
+            return await reader.read(self._wall())
+
+        return poll
+
+    # --- results -------------------------------------------------------------------------
+
+    def _on_result(self, poller: DevicePoller, readings: list[Reading]) -> None:
+        device = poller.device
+        self.last[device] = readings
+        now = self.clock.now()
+        evaluate = self.thresholds.evaluate
+        for r in readings:
+            for edge in evaluate(r, now):
+                self._alarm_edge(edge)
+        ts = readings[0].ts if readings else self._wall()
+        self.bus.emit(
+            "telemetry.batch",
+            SOURCE,
+            "telemetry",
+            device=device,
+            ts=ts,
+            state=poller.state,
+            readings=[reading_payload(r) for r in readings],
+        )
+
+    def _alarm_edge(self, edge: Edge) -> None:
+        r, rule = edge.reading, edge.threshold
+        alarm_id = f"{r.device}:{r.sensor}:threshold{edge.rule}"
+        word = "above" if rule.direction == "above" else "below"
+        if edge.change == "raised":
+            limit = f"{word} {rule.raise_at:g} {r.unit}"
+            self.alarms.raise_alarm(
+                alarm_id,
+                device=r.device,
+                sensor=r.sensor,
+                kind=r.kind,
+                value=r.value,
+                severity=rule.severity,
+                action=rule.action,
+                message=f"{r.device} {r.sensor}: {r.kind} {r.value:g} {r.unit} is {limit}",
+            )
+        else:
+            self.alarms.clear_alarm(
+                alarm_id,
+                value=r.value,
+                message=f"{r.device} {r.sensor}: {r.kind} back to {r.value:g} {r.unit} "
+                f"(clear level {rule.clear_at:g})",
+            )
+
+    def _on_state(self, poller: DevicePoller, old: DeviceState, new: DeviceState) -> None:
+        device = poller.device
+        self.bus.emit(
+            "device.state",
+            SOURCE,
+            "event",
+            device=device,
+            old=old,
+            new=new,
+            error=poller.last_error,
+            silent_s=round(poller.silent_for(), 3),
+        )
+        stale_id, lost_id = f"{device}:state:stale", f"{device}:state:lost"
+        if new == "stale":
+            self.alarms.raise_alarm(
+                stale_id,
+                device=device,
+                sensor="state",
+                kind="device_state",
+                value=None,
+                severity="warning",
+                action="none",
+                message=f"{device} is stale: silent for {poller.settings.stale_after:g} s "
+                f"(last error: {poller.last_error})",
+            )
+        elif new == "lost":
+            action: Action = "shutdown" if self._ups_on_battery(device) else "degraded"
+            self.alarms.raise_alarm(
+                lost_id,
+                device=device,
+                sensor="state",
+                kind="device_state",
+                value=None,
+                severity="critical",
+                action=action,
+                message=f"{device} is lost: silent for {poller.settings.lost_after:g} s "
+                f"(last error: {poller.last_error})",
+            )
+        elif new == "ok":
+            for alarm_id in (stale_id, lost_id):
+                self.alarms.clear_alarm(alarm_id, value=None, message=f"{device} answers again")
+
+    def _ups_on_battery(self, device: str) -> bool:
+        if not any(u.id == device for u in self.config.ups):
+            return False
+        return any(r.kind == "ups_on_battery" and r.value == 1.0 for r in self.last.get(device, []))
+
+    # --- views ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every device's state and last readings, and the active alarms (JSON-ready)."""
+        now_mono, now_wall = self.clock.now(), self._wall()
+
+        def wall_of(mono: float | None) -> float | None:
+            return None if mono is None else now_wall - (now_mono - mono)
+
+        devices = []
+        for device, poller in self.pollers.items():
+            devices.append(
+                {
+                    "device": device,
+                    "state": poller.state,
+                    "last_success": wall_of(poller.last_success),
+                    "last_error": poller.last_error,
+                    "last_error_at": wall_of(poller.last_error_at),
+                    "silent_s": round(poller.silent_for(now_mono), 3),
+                    "readings": [
+                        {**reading_payload(r), "ts": r.ts} for r in self.last.get(device, [])
+                    ],
+                }
+            )
+        return {
+            "ts": now_wall,
+            "level": self.alarms.level,
+            "devices": devices,
+            "alarms": [
+                {
+                    "id": a.id,
+                    "device": a.device,
+                    "sensor": a.sensor,
+                    "kind": a.kind,
+                    "value": a.value,
+                    "severity": a.severity,
+                    "action": a.action,
+                    "message": a.message,
+                    "raised_at": a.raised_at,
+                }
+                for a in self.alarms.active()
+            ],
+        }
+
+    def actions(self) -> AsyncIterator[PolicyAction]:
+        """Policy actions (degraded, shutdown, recovered) as they happen."""
+        return self.alarms.actions()
+
+    def on_action(self, listener: Callable[[PolicyAction], None]) -> None:
+        self.alarms.on_action(listener)
