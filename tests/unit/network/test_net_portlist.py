@@ -42,7 +42,11 @@ def test_known_bitmaps_encode_at_the_switch_length(hex_bitmap: str, ports: set[i
     assert portlist.encode(ports, len(raw)) == raw
 
 
-@given(st.integers(0, 4096).flatmap(lambda n: st.tuples(st.just(n), st.sets(st.integers(1, max(n, 1))))))
+@given(
+    st.integers(0, 4096).flatmap(
+        lambda n: st.tuples(st.just(n), st.sets(st.integers(1, max(n, 1))))
+    )
+)
 def test_round_trip_random_sets(case: tuple[int, set[int]]) -> None:
     count, ports = case
     ports = {p for p in ports if p <= count}
