@@ -110,7 +110,7 @@ class Intake:
             )
         try:
             env = msgspec.json.decode(payload, type=CommandEnvelope)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except ValueError as exc:  # DecodeError, ValidationError, UnicodeDecodeError
             raise CommandRefused("malformed", f"not a command envelope: {exc}") from None
         if not 8 <= len(env.nonce) <= 128:
             raise CommandRefused(

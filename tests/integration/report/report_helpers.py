@@ -41,7 +41,7 @@ def broker_settings(url: str, **overrides: Any) -> BrokerSettings:
 
 
 @dataclass
-class TestKey:
+class Signer:
     key_id: str
     role: str
     private: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
@@ -64,7 +64,7 @@ class TestKey:
         }
 
 
-def keyring(keys: Sequence[TestKey]) -> Keyring:
+def keyring(keys: Sequence[Signer]) -> Keyring:
     return Keyring([key.entry() for key in keys])
 
 

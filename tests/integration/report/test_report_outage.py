@@ -126,7 +126,7 @@ async def test_sigkill_mid_drain_loses_nothing(mosquitto: Mosquitto, tmp_path: P
     await sub.ready(EVENTS)
     # Boot 2 starts draining it: kill it with SIGKILL in the middle of the drain.
     proc = await asyncio.create_subprocess_exec(
-        *agent_command(db, mosquitto.url, "boot-2", "--window", "4"), stdout=asyncio.subprocess.PIPE
+        *agent_command(db, mosquitto.url, "boot-2", "--window", "1"), stdout=asyncio.subprocess.PIPE
     )
     try:
         await sub.wait_for(lambda ms: len(ms) > 300, what="the drain to start")
