@@ -18,11 +18,11 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-from agent.bus import Bus
+from agent.bus import Bus, Event
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class AlarmBook:
         )
         self._active[alarm_id] = alarm
         log.warning("alarm raised: %s (%s, action %s)", message, severity, action)
-        self._bus.emit("alarm.raised", self._source, "event", **_payload(alarm))
+        self._bus.publish(Event(kind="alarm.raised", source=self._source, data=_payload(alarm)))
         self._update_level()
         return True
 
@@ -118,7 +118,8 @@ class AlarmBook:
         log.info("alarm cleared: %s", message)
         data = _payload(alarm)
         data.update(value=value, message=message, duration_s=self._wall() - alarm.raised_at)
-        self._bus.emit("alarm.cleared", self._source, "event", **data)
+        # publish, not emit: the payload has its own "kind" (the sensor kind).
+        self._bus.publish(Event(kind="alarm.cleared", source=self._source, data=data))
         self._update_level()
         return True
 
@@ -147,7 +148,9 @@ class AlarmBook:
             return
         self._level = level
         verb: PolicyVerb = "recovered" if level == "none" else level
-        deciding = tuple(sorted(a.id for a in self._active.values() if a.action == level))
+        deciding = tuple(
+            sorted(a.id for a in self._active.values() if a.action == level != "none")
+        )
         action = PolicyAction(verb=verb, level=level, alarms=deciding, at=self._wall())
         log.warning("health policy: %s (alarms: %s)", verb, ", ".join(deciding) or "none")
         self._bus.emit(
@@ -159,7 +162,7 @@ class AlarmBook:
             queue.put_nowait(action)
 
 
-def _payload(alarm: Alarm) -> dict[str, object]:
+def _payload(alarm: Alarm) -> dict[str, Any]:
     return {
         "id": alarm.id,
         "device": alarm.device,
