@@ -50,7 +50,12 @@ def b64encode(raw: bytes) -> str:
 def b64decode(text: str) -> bytes:
     """Strict base64 (no stray characters): a lenient decoder would accept two spellings
     of the same signature."""
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    raw = base64.b64decode(text.encode("ascii"), validate=True)
+    # The last character may carry unused bits: "...A=" and "...B=" decode alike. Only
+    # the canonical spelling is accepted, so one signature has exactly one text.
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError(f"non-canonical base64 {text[-4:]!r}")
+    return raw
 
 
 def canonical(value: Any) -> bytes:

@@ -1,0 +1,104 @@
+"""Envelopes, topics, roles and backoff: the pure parts."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import msgspec
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.adapters.mqtt import Backoff, parse_url
+from agent.errors import ConfigError
+from agent.report import envelope
+from agent.report.envelope import (
+    command_bytes,
+    read_key_file,
+    sign_approval,
+    sign_command,
+    verify_approval,
+    verify_command,
+    write_key_file,
+)
+from agent.report.payloads import CommandEnvelope
+from agent.report.roles import is_dangerous, may_run
+from agent.report.topics import Topics, split_rack_topic
+
+
+def test_canonical_encoding_is_order_independent_and_domain_separated() -> None:
+    key = Ed25519PrivateKey.generate()
+    env = sign_command(
+        key,
+        key_id="k",
+        verb="power.on",
+        args={"b": 1, "a": {"y": 2, "x": 1}},
+        rack="r",
+        issued_at=10,
+        expires_at=20,
+        nonce="abcdefgh",
+    )
+    assert command_bytes(env).startswith(envelope.COMMAND_DOMAIN)
+    assert b'"args":{"a":{"x":1,"y":2},"b":1}' in command_bytes(env)
+    wire = msgspec.json.decode(msgspec.json.encode(env), type=CommandEnvelope)
+    assert verify_command(wire, key.public_key())
+    assert not verify_command(msgspec.structs.replace(wire, expires_at=21), key.public_key())
+    # A command signature is no approval signature, even over the same bytes' digest.
+    approval = sign_approval(key, key_id="k", command=env, issued_at=12)
+    assert verify_approval(approval, key.public_key())
+    forged = msgspec.structs.replace(approval, sig=env.sig)
+    assert not verify_approval(forged, key.public_key())
+
+
+def test_key_files_round_trip_and_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "alice.key"
+    record = write_key_file(path, "alice", Ed25519PrivateKey.generate())
+    assert path.stat().st_mode & 0o777 == 0o600
+    loaded, private = read_key_file(path)
+    assert loaded == record
+    assert envelope.public_b64(private) == record.public_key
+    with pytest.raises(ConfigError):
+        write_key_file(path, "alice", Ed25519PrivateKey.generate())
+    with pytest.raises(ConfigError, match="public_key"):
+        envelope.key_entry("key[0]", "x", "admin", "AAAA", False)
+    with pytest.raises(ConfigError, match="role"):
+        envelope.key_entry("key[0]", "x", "root", record.public_key, False)
+
+
+def test_topics_refuse_wildcards_and_parse_back() -> None:
+    topics = Topics("cleanroom/v1", "chu", "rack-1")
+    assert topics.command("power.on") == "cleanroom/v1/chu/rack-1/cmd/power.on"
+    assert topics.verb_of("cleanroom/v1/chu/rack-1/cmd/power.on") == "power.on"
+    assert topics.verb_of("cleanroom/v1/chu/rack-2/cmd/power.on") is None
+    assert split_rack_topic("cleanroom/v1", topics.status) == ("chu", "rack-1", "status")
+    for bad in ("a+b", "#", "a/b", ""):
+        with pytest.raises(ConfigError):
+            Topics("cleanroom/v1", "chu", bad)
+
+
+def test_roles_are_cumulative_and_dangerous_verbs_admin_only() -> None:
+    assert may_run("observer", "status.get")
+    assert not may_run("observer", "power.on")
+    assert may_run("operator", "power.on")
+    assert may_run("operator", "status.get")
+    assert not may_run("operator", "power.down")
+    assert may_run("admin", "power.down")
+    assert not may_run("intruder", "status.get")
+    assert is_dangerous("network.connect")
+    assert not is_dangerous("power.on")
+
+
+def test_backoff_grows_with_jitter_and_resets() -> None:
+    backoff = Backoff(0.5, 30.0, random.Random(1))
+    delays = [backoff.next() for _ in range(12)]
+    assert all(0.25 <= d <= 30.0 for d in delays)
+    assert max(delays[8:]) > max(delays[:2])
+    backoff.reset()
+    assert backoff.next() <= 0.5
+
+
+def test_broker_urls() -> None:
+    assert parse_url("u", "mqtts://broker.example").port == 8883
+    assert parse_url("u", "mqtt://10.0.0.1:1884").port == 1884
+    with pytest.raises(ConfigError, match="mqtt://host:1883"):
+        parse_url("mqtt.urls[0]", "http://x")
