@@ -103,13 +103,22 @@ class Journal:
                 rec.status = "started"
         return records
 
-    async def current_run(self) -> str | None:
-        """The id of the newest runbook run that has not ended."""
+    async def newest_run(self, kind: str) -> tuple[str, bool] | None:
+        """The newest runbook run of ``kind`` (``restore``/``drill``) and whether it ended."""
         row = await self.store.call(
             lambda c: c.execute(
-                "SELECT subject, phase FROM journal WHERE kind = 'run' ORDER BY id DESC LIMIT 1"
+                "SELECT subject, max(phase = 'end') FROM journal WHERE kind = 'run' "
+                "AND subject LIKE ? GROUP BY subject ORDER BY min(id) DESC LIMIT 1",
+                (f"{kind}-%",),
             ).fetchone()
         )
-        if row is None or row[1] != "start":
-            return None
-        return str(row[0])
+        return None if row is None else (str(row[0]), bool(row[1]))
+
+    async def count_runs(self, kind: str) -> int:
+        row = await self.store.call(
+            lambda c: c.execute(
+                "SELECT count(DISTINCT subject) FROM journal WHERE kind = 'run' AND subject LIKE ?",
+                (f"{kind}-%",),
+            ).fetchone()
+        )
+        return int(row[0])

@@ -41,7 +41,6 @@ class Event(StrEnum):
     DEGRADE = "degrade"  # an alarm whose policy is "degraded"
     RECOVERED = "recovered"  # every degrading alarm cleared
     UPS_CRITICAL = "ups_critical"  # runtime low or battery low: staged shutdown
-    SHUTDOWN_DONE = "shutdown_done"
     MAINS_BACK = "mains_back"  # power restored and the operator or policy allows return
     OPERATOR_RETRY = "operator_retry"
     OPERATOR_ABORT = "operator_abort"
@@ -114,7 +113,6 @@ TABLE: tuple[Transition, ...] = (
     # Power: the UPS decides, from any active state.
     *(_t(s, E.UPS_CRITICAL, S.SHUTDOWN, "UPS runtime is low: staged shutdown") for s in _ACTIVE),
     _t(S.SAFE_HOLD, E.UPS_CRITICAL, S.SHUTDOWN, "UPS runtime is low: staged shutdown"),
-    _t(S.SHUTDOWN, E.SHUTDOWN_DONE, S.SHUTDOWN, "workload is off; controller stays up last"),
     _t(S.SHUTDOWN, E.MAINS_BACK, S.SELFTEST, "mains is back and return is allowed"),
     # The emergency button and aborts: always possible, always to safety.
     *(_t(s, E.ISOLATE_NOW, S.SAFE_HOLD, "emergency isolation requested") for s in _ACTIVE),
@@ -140,7 +138,6 @@ REFUSALS: dict[Event, str] = {
     E.DEGRADE: "degradation only applies while operational",
     E.RECOVERED: "the rack is not degraded",
     E.UPS_CRITICAL: "a shutdown is already under way",
-    E.SHUTDOWN_DONE: "no shutdown is under way",
     E.MAINS_BACK: "the rack is not shut down",
     E.OPERATOR_RETRY: "retry is for safe hold; the rack is not holding",
     E.OPERATOR_ABORT: "nothing is running that can be aborted",

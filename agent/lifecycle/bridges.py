@@ -1,0 +1,98 @@
+"""How the lifecycle talks to the parts that do the work.
+
+The lifecycle sees small protocols (`machine.Network`, `machine.Power`, the step
+context's `NetworkControl` and `PowerControl`); these bridges implement them over the
+network, power and health parts, and journal what the lifecycle must know after a crash
+(which network phase the rack was last put in).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from agent.errors import AgentError
+from agent.lifecycle.journal import Journal
+from agent.network.manager import NetworkManager
+from agent.network.model import PHASES, Phase
+
+log = logging.getLogger(__name__)
+
+
+def _phase(name: str) -> Phase:
+    for phase in PHASES:
+        if phase == name:
+            return phase
+    raise AgentError(f"network phase {name!r} is not one of {PHASES}")
+
+
+class NetworkBridge:
+    """The lifecycle's and the runbook's view of the network part."""
+
+    def __init__(self, manager: NetworkManager, journal: Journal) -> None:
+        self.manager = manager
+        self.journal = journal
+
+    async def isolate(self) -> tuple[bool, str]:
+        try:
+            report = await self.manager.enter_phase("quarantine")
+        except AgentError as exc:
+            return False, f"isolation failed: {exc}"
+        await self._remember("quarantine", [])
+        if not report.verified:
+            return False, "; ".join(report.problems())
+        how = "read back" + (" and proven by traffic" if report.probe_ok else "")
+        return True, f"quarantine verified ({how}) on {len(report.switches)} switch(es)"
+
+    async def emergency(self, reason: str) -> str:
+        report = await self.manager.isolate_now(reason)
+        await self._remember("quarantine", [])
+        if report.verified:
+            return "rack isolated: quarantine verified"
+        return "rack isolated as far as possible: " + "; ".join(report.problems())
+
+    async def resume(self) -> None:
+        """Put the switches back in the phase the journal last recorded (the network part
+        starts in quarantine; a resumed restore needs its clean VLAN back)."""
+        row = await self.journal.store.call(
+            lambda c: c.execute(
+                "SELECT data FROM journal WHERE kind = 'network' ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        )
+        if row is None:
+            return
+        data: dict[str, Any] = json.loads(row[0])
+        phases: list[list[Any]] = data.get("layout", [])
+        for phase, devices in phases:
+            if phase != "quarantine" or devices:
+                log.info("network: resuming phase %s for %s", phase, devices or "all")
+                await self.manager.enter_phase(_phase(phase), devices)
+
+    # --- NetworkControl, for runbook `vlan` steps ---------------------------------------
+
+    async def enter_phase(self, phase: str, devices: list[str]) -> str:
+        report = await self.manager.enter_phase(_phase(phase), devices)
+        await self._remember(phase, devices)
+        scope = ", ".join(devices) if devices else "every port"
+        return f"{scope} in {phase}, verified on {len(report.switches)} switch(es)"
+
+    async def in_phase(self, phase: str, devices: list[str]) -> bool:
+        report = await self.manager.verify()
+        return report.verified and self._layout_has(phase, devices)
+
+    def _layout_has(self, phase: str, devices: Iterable[str]) -> bool:
+        layout = self.manager.layout
+        chosen = set(devices)
+        if not chosen:
+            return bool(layout.phase == phase)
+        return all(layout.phase_of(d) == phase for d in chosen)
+
+    async def _remember(self, phase: str, devices: list[str]) -> None:
+        layout = self.manager.layout
+        # The whole layout, rack phase first, then devices moved on their own: replaying
+        # it in order rebuilds the same layout after a restart.
+        steps: list[list[Any]] = [[layout.phase, []]]
+        steps += [[p, [d]] for d, p in sorted(layout.devices.items())]
+        await self.journal.write("network", phase, "entered", devices=devices, layout=steps)

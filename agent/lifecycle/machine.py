@@ -1,0 +1,312 @@
+"""The lifecycle machine: drives the rack through the state table, journaling every
+transition before the new state's entry action starts.
+
+Each active state has one entry action (self-test, isolate, power up, restore, shut
+down, drill) that ends by naming the next event. Events from outside (the operator, the
+UPS policy, alarms, the emergency button) arrive through `post`; one that the table
+accepts interrupts the running entry action, which is cancelled and its state left.
+
+After a crash the machine resumes in the last journaled state and runs its entry action
+again: every entry action is idempotent (isolation and power are diffs against what the
+devices read back; the restore runbook resumes its own run from the journal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from agent.bus import Bus
+from agent.conf.schema import RackConfig
+from agent.errors import AgentError
+from agent.lifecycle.journal import Journal
+from agent.lifecycle.runbook import Decision, RunbookEngine, RunResult
+from agent.lifecycle.states import GUARDS, INITIAL, Event, Refusal, State, Transition, lookup
+from agent.lifecycle.steps.context import StepContext
+from agent.lifecycle.steps.registry import build_executors
+
+log = logging.getLogger(__name__)
+
+SOURCE = "lifecycle"
+
+
+class Network(Protocol):
+    async def isolate(self) -> tuple[bool, str]: ...
+
+    async def resume(self) -> None: ...
+
+    async def emergency(self, reason: str) -> str: ...
+
+
+class Power(Protocol):
+    async def up(self) -> tuple[bool, str]: ...
+
+    async def down(self, reason: str) -> tuple[bool, str]: ...
+
+
+Selftest = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+@dataclass
+class Outcome:
+    event: Event
+    detail: str
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        config: RackConfig,
+        bus: Bus,
+        journal: Journal,
+        *,
+        selftest: Selftest,
+        network: Network,
+        power: Power,
+        steps: StepContext,
+        on_run: Callable[[RunResult], Awaitable[None]] | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.journal = journal
+        self.selftest = selftest
+        self.network = network
+        self.power = power
+        self.steps = steps
+        self.on_run = on_run
+        self.state: State = INITIAL
+        self.isolation_verified = False
+        self.engine: RunbookEngine | None = None
+        self.last_run: RunResult | None = None
+        self._events: asyncio.Queue[tuple[Event, str, str]] = asyncio.Queue()
+        self._changed = asyncio.Event()
+
+    # --- from outside -------------------------------------------------------------
+
+    def post(self, event: Event, *, actor: str = SOURCE, reason: str = "") -> str | None:
+        """Ask for an event. Returns None if the table accepts it in the current state
+        (it will take effect), else the refusal's reason (nothing changes)."""
+        row = self._check(self.state, event)
+        if isinstance(row, Refusal):
+            self.bus.emit(
+                "lifecycle.refused",
+                SOURCE,
+                category="audit",
+                state=self.state,
+                event=event,
+                actor=actor,
+                reason=row.reason,
+            )
+            return row.reason
+        self._events.put_nowait((event, actor, reason))
+        return None
+
+    def decide(self, step_id: str, decision: Decision) -> str | None:
+        """An operator's answer to a runbook step that waits (retry / skip / abort)."""
+        if self.engine is None or step_id not in self.engine.waiting:
+            return f"step {step_id!r} is not waiting for a decision"
+        self.engine.decide(step_id, decision)
+        self.bus.emit(
+            "runbook.decision",
+            SOURCE,
+            category="audit",
+            step=step_id,
+            action=decision.action,
+            actor=decision.actor,
+            reason=decision.reason,
+        )
+        return None
+
+    async def wait_for(self, *states: State) -> State:
+        while self.state not in states:
+            self._changed.clear()
+            await self._changed.wait()
+        return self.state
+
+    # --- the loop --------------------------------------------------------------------
+
+    def _check(self, state: State, event: Event) -> Transition | Refusal:
+        row = lookup(state, event)
+        if isinstance(row, Transition) and row.guard is not None and not self._guard(row.guard):
+            return Refusal(state, event, f"{event} refused in {state}: {GUARDS[row.guard]}")
+        return row
+
+    def _guard(self, name: str) -> bool:
+        if name == "isolation_verified":
+            return self.isolation_verified
+        if name == "drill_enabled":
+            return self.config.drill.enabled
+        raise AgentError(f"lifecycle: unknown guard {name!r}")
+
+    async def run(self) -> None:
+        resumed = await self.journal.last_state()
+        if resumed is None:
+            await self._enter(INITIAL, "agent started on a fresh rack", "system")
+        else:
+            self.state = State(resumed)
+            log.info("lifecycle state: %s (resumed after restart)", self.state)
+            await self.journal.write("transition", self.state, "resumed")
+            await self.network.resume()
+            self.bus.emit("lifecycle.resumed", SOURCE, category="status", state=self.state)
+        while True:
+            entry = asyncio.create_task(
+                self._entry_action(self.state), name=f"lifecycle-{self.state}"
+            )
+            outside = asyncio.create_task(self._events.get(), name="lifecycle-events")
+            try:
+                done, _ = await asyncio.wait({entry, outside}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (entry, outside):
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+            if outside in done:
+                event, actor, reason = outside.result()
+            else:
+                outcome = entry.result()
+                if outcome is None:
+                    continue  # a waiting state was woken with nothing to do
+                event, actor, reason = outcome.event, SOURCE, outcome.detail
+            row = self._check(self.state, event)
+            if isinstance(row, Refusal):
+                log.warning("%s", row.reason)
+                self.bus.emit(
+                    "lifecycle.refused",
+                    SOURCE,
+                    category="event",
+                    state=self.state,
+                    event=event,
+                    reason=row.reason,
+                )
+                if outside not in done:
+                    await self._hold(f"{event} refused: {row.reason}")
+                continue
+            await self._enter(row.target, reason or row.reason, actor, event)
+
+    async def _hold(self, why: str) -> None:
+        await self._enter(State.SAFE_HOLD, why, SOURCE)
+
+    async def _enter(
+        self, state: State, reason: str, actor: str, event: Event | None = None
+    ) -> None:
+        previous = self.state
+        # Journaled before the entry action starts: a crash from here on resumes in it.
+        await self.journal.write(
+            "transition",
+            state,
+            "entered",
+            previous=previous,
+            event=event,
+            actor=actor,
+            reason=reason,
+        )
+        self.state = state
+        self._changed.set()
+        log.info("lifecycle state: %s (%s)", state, reason)
+        self.bus.emit(
+            "lifecycle.transition",
+            SOURCE,
+            category="status",
+            previous=previous,
+            state=state,
+            event=event,
+            actor=actor,
+            reason=reason,
+        )
+
+    # --- entry actions ---------------------------------------------------------------------
+
+    async def _entry_action(self, state: State) -> Outcome | None:
+        handler = {
+            State.ARRIVAL: self._arrival,
+            State.SELFTEST: self._selftest,
+            State.ISOLATE: self._isolate,
+            State.POWER_UP: self._power_up,
+            State.RESTORE: self._restore,
+            State.SAFE_HOLD: self._safe_hold,
+            State.SHUTDOWN: self._shutdown,
+            State.DRILL: self._drill,
+        }.get(state)
+        if handler is None:  # operational, degraded: wait for an event from outside
+            await asyncio.Event().wait()
+            return None
+        return await handler()
+
+    async def _arrival(self) -> Outcome:
+        return Outcome(Event.BOOTED, "controller up")
+
+    async def _selftest(self) -> Outcome:
+        self.isolation_verified = False
+        ok, summary = await self.selftest()
+        return Outcome(Event.SELFTEST_PASSED if ok else Event.SELFTEST_FAILED, summary)
+
+    async def _isolate(self) -> Outcome:
+        ok, summary = await self.network.isolate()
+        self.isolation_verified = ok
+        return Outcome(Event.ISOLATION_VERIFIED if ok else Event.ISOLATION_FAILED, summary)
+
+    async def _power_up(self) -> Outcome:
+        ok, summary = await self.power.up()
+        return Outcome(Event.POWERED if ok else Event.POWER_FAILED, summary)
+
+    async def _run_runbook(self, kind: str) -> RunResult:
+        run_id = await self._run_id(kind)
+        self.engine = RunbookEngine(
+            list(self.config.runbook.step),
+            build_executors(self.steps),
+            self.journal,
+            concurrency=self.config.runbook.concurrency,
+            notify=self._step_event,
+        )
+        try:
+            result = await self.engine.run(run_id)
+        finally:
+            self.engine = None
+        self.last_run = result
+        if self.on_run is not None:
+            await self.on_run(result)
+        return result
+
+    async def _run_id(self, kind: str) -> str:
+        """The run to continue: the newest of this kind, unless it ended and a new one is
+        due. A restore run that ended is never run again; a drill is new each time."""
+        newest = await self.journal.newest_run(kind)
+        if newest is not None and (kind == "restore" or not newest[1]):
+            return newest[0]
+        count = await self.journal.count_runs(kind)
+        return f"{kind}-{count + 1}"
+
+    def _step_event(self, phase: str, step: object, data: object) -> None:
+        step_id = getattr(step, "id", "?")
+        app = getattr(step, "app", "")
+        self.bus.emit("runbook.step", SOURCE, step=step_id, app=app, phase=phase, detail=data)
+
+    async def _restore(self) -> Outcome:
+        result = await self._run_runbook("restore")
+        if result.ok:
+            return Outcome(Event.RESTORED, "every runbook step is done")
+        failed = ", ".join(result.failed) or "aborted"
+        return Outcome(Event.RESTORE_FAILED, f"runbook stopped: {failed}")
+
+    async def _drill(self) -> Outcome:
+        result = await self._run_runbook("drill")
+        if result.ok:
+            return Outcome(Event.DRILL_DONE, "drill finished")
+        return Outcome(Event.RESTORE_FAILED, f"drill stopped: {', '.join(result.failed)}")
+
+    async def _safe_hold(self) -> Outcome | None:
+        summary = await self.network.emergency("entering safe hold")
+        self.bus.emit("lifecycle.safe_hold", SOURCE, summary=summary)
+        await asyncio.Event().wait()  # until an operator acts
+        return None
+
+    async def _shutdown(self) -> Outcome | None:
+        ok, summary = await self.power.down("staged shutdown")
+        self.bus.emit("lifecycle.shutdown", SOURCE, ok=ok, summary=summary)
+        await asyncio.Event().wait()  # until mains is back and return is allowed
+        return None
