@@ -87,7 +87,29 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands that live with the part they drive: the module is imported only when its
+# command is run (or for --help), so `cleanroom run` starts without loading them all.
+PART_COMMANDS: dict[str, str] = {
+    "net": "agent.network.cli_commands",
+}
+
+
+def _register_parts(sub: Any, argv: Sequence[str] | None) -> None:
+    import importlib  # noqa: PLC0415
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((w for w in words if not w.startswith("-")), None)
+    modules = {PART_COMMANDS[wanted]} if wanted in PART_COMMANDS else set()
+    if wanted is None or wanted not in {*PART_COMMANDS, *BUILTIN}:
+        modules = set(PART_COMMANDS.values())  # --help, or a typo: show everything
+    for name in sorted(modules):
+        importlib.import_module(name).register(sub)
+
+
+BUILTIN = frozenset({"version", "check-config", "run", "demo", "sim"})
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cleanroom", description="Autopilot of a mobile clean-room rack."
     )
@@ -127,11 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_sim)
 
+    _register_parts(sub, argv)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)
