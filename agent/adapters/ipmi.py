@@ -15,14 +15,14 @@ NegativeReply (login refused, or an IPMI completion code as status ``0xNN``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
-from pyghmi import exceptions as pyghmi_exc  # type: ignore[import-untyped]
-from pyghmi.ipmi import command as pyghmi_command  # type: ignore[import-untyped]
+from pyghmi import exceptions as pyghmi_exc
+from pyghmi.ipmi import command as pyghmi_command
 
 from agent.errors import DeviceUnreachable, NegativeReply
 
@@ -73,7 +73,6 @@ class IpmiClient:
     def __init__(self, endpoint: IpmiEndpoint) -> None:
         self.endpoint = endpoint
         self.device = endpoint.device
-        self._command: Any = None  # a logged-in pyghmi Command, or None
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
@@ -85,9 +84,9 @@ class IpmiClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        command, self._command = self._command, None
-        if command is not None:
-            await asyncio.to_thread(_logout, command)
+        # No logout: the session stays in the process-wide cache (see _session) for the
+        # next client of this BMC, and pyghmi's keepalive ends once the BMC stops answering.
+        return
 
     async def power_state(self) -> Literal["on", "off"]:
         reply = await self._call("Get Chassis Status", lambda c: c.get_power())
@@ -147,7 +146,7 @@ class IpmiClient:
                 async with asyncio.timeout(ep.timeout_s):
                     return await asyncio.to_thread(self._run, op)
             except TimeoutError as exc:
-                self._command = None
+                _forget(ep)
                 raise DeviceUnreachable(
                     self.device,
                     f"{where}: no reply within {ep.timeout_s} s; check the BMC's outlet "
@@ -158,18 +157,13 @@ class IpmiClient:
 
     def _run(self, op: Callable[[Any], _T]) -> _T:
         """In the worker thread: log in if needed, then run ``op`` on the session."""
-        if self._command is None:
-            ep = self.endpoint
-            self._command = pyghmi_command.Command(
-                bmc=ep.host, userid=ep.username, password=ep.password, port=ep.port
-            )
-        return op(self._command)
+        return op(_session(self.endpoint))
 
     def _translate(self, where: str, exc: Any) -> DeviceUnreachable | NegativeReply:
         text = str(exc.args[0]) if exc.args and exc.args[0] else ""
         code = int(getattr(exc, "ipmicode", 0) or 0)
         if not text or any(t in text for t in _UNREACHABLE_TEXTS):
-            self._command = None  # the session is gone: log in again next time
+            _forget(self.endpoint)  # the session is gone: log in again next time
             return DeviceUnreachable(
                 self.device,
                 f"{where}: {text or 'no answer to the session login'}; check the BMC's "
@@ -182,7 +176,6 @@ class IpmiClient:
                 status=f"0x{code:02x}",
             )
         if "password" in text.lower() or "name" in text.lower() or "privilege" in text.lower():
-            self._command = None
             return NegativeReply(
                 self.device,
                 f"{where}: login refused: {text}; check the IPMI user name, password and "
@@ -192,7 +185,35 @@ class IpmiClient:
         return NegativeReply(self.device, f"{where}: {text}", status="error")
 
 
-def _logout(command: Any) -> None:
-    # The BMC may be gone already: then there is nothing to log out of.
-    with contextlib.suppress(pyghmi_exc.IpmiException):
-        command.ipmi_session.logout()
+# pyghmi keeps one session per (BMC, user, password, port) in class-level caches, and it
+# misbehaves when a second Command is built for a key whose session is alive (the
+# constructor waits forever on another thread) or was logged out (pyghmi 1.6 hands the dead
+# session back). So the process holds one Command per key here, reused by every client of
+# that BMC, and forgets it only once pyghmi has marked its session broken or a call timed
+# out; it is never logged out.
+_SessionKey = tuple[str, int, str, str]
+_SESSIONS: dict[_SessionKey, Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _key(ep: IpmiEndpoint) -> _SessionKey:
+    return (ep.host, ep.port, ep.username, ep.password)
+
+
+def _session(ep: IpmiEndpoint) -> Any:
+    with _SESSIONS_LOCK:
+        command = _SESSIONS.get(_key(ep))
+        if command is not None and not command.ipmi_session.broken:
+            return command
+    # Outside the lock: a login to a silent BMC blocks for seconds.
+    command = pyghmi_command.Command(
+        bmc=ep.host, userid=ep.username, password=ep.password, port=ep.port
+    )
+    with _SESSIONS_LOCK:
+        _SESSIONS[_key(ep)] = command
+    return command
+
+
+def _forget(ep: IpmiEndpoint) -> None:
+    with _SESSIONS_LOCK:
+        _SESSIONS.pop(_key(ep), None)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+import pytest_asyncio
 
 from agent.adapters.ipmi import IpmiClient, IpmiEndpoint
 from agent.errors import DeviceUnreachable, NegativeReply, VerifyError
@@ -36,11 +37,22 @@ def endpoint(sim: IpmiSim, password: str | None = None, port: int | None = None)
     )
 
 
-@pytest.fixture
-async def rig() -> AsyncIterator[Rig]:
+# One ipmi_sim for the module (see IpmiSim.reset), so the tests share one event loop.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sim() -> AsyncIterator[IpmiSim]:
     if shutil.which("ipmi_sim") is None:
         pytest.skip("ipmi_sim is not installed: apt-get install openipmi")
-    async with IpmiSim(graceful_shutdown_s=0.2) as sim, IpmiClient(endpoint(sim)) as client:
+    async with IpmiSim(graceful_shutdown_s=0.2) as sim:
+        yield sim
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def rig(sim: IpmiSim) -> AsyncIterator[Rig]:
+    sim.reset()
+    async with IpmiClient(endpoint(sim)) as client:
         yield Rig(sim, IpmiBmc(client, FAST))
 
 
