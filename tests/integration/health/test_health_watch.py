@@ -1,0 +1,161 @@
+"""The health watch against the simulated rack over real UDP and HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+
+from conftest import Lab
+
+from agent.bus import Bus, Event, Subscription
+from agent.health.watch import HealthWatch
+
+
+def drain(sub: Subscription) -> list[Event]:
+    events = []
+    while (event := sub.get_nowait()) is not None:
+        events.append(event)
+    return events
+
+
+async def poll_all(watch: HealthWatch) -> None:
+    for poller in watch.pollers.values():
+        assert await poller.poll_once(), (poller.device, poller.last_error)
+
+
+async def test_every_sensor_kind_is_read_and_normalised(lab: Lab) -> None:
+    bus = Bus()
+    sub = bus.subscribe()
+    async with HealthWatch(lab.config(), bus) as watch:
+        await poll_all(watch)
+        snapshot = watch.snapshot()
+        cycles = {d: sum(r.ok for r in p.polls) for d, p in watch.pollers.items()}
+    batches = [e for e in drain(sub) if e.kind == "telemetry.batch"]
+    assert all(e.category == "telemetry" for e in batches)
+    kinds = {(e.data["device"], r["kind"]) for e in batches for r in e.data["readings"]}
+    for device in ("pdu-a", "pdu-b", "pdu-c"):
+        for kind in ("pdu_load_a", "pdu_power_w", "outlet_power_w", "outlet_current_a",
+                     "outlet_state", "temperature", "humidity"):
+            assert (device, kind) in kinds, (device, kind)
+    for kind in ("ups_charge", "ups_runtime", "ups_on_battery", "ups_battery_low", "power_w"):
+        assert ("ups-1", kind) in kinds
+    for kind in ("port_oper", "port_admin", "fan", "temperature"):
+        assert ("tor-1", kind) in kinds
+    for kind in ("temperature", "fan", "power_w", "host_power"):
+        assert ("srv-1", kind) in kinds
+    for kind in ("cpu_temperature", "disk_free", "memory_free", "clock_sync", "clock_offset"):
+        assert ("controller", kind) in kinds
+    values = {
+        (d["device"], r["sensor"]): r for d in snapshot["devices"] for r in d["readings"]
+    }
+    for device in ("pdu-a", "pdu-b", "pdu-c"):
+        assert values[(device, "inlet/power")]["value"] == 460.0
+        assert values[(device, "inlet/current")]["value"] == 2.0
+        assert values[(device, "outlet/2/state")]["value"] == 1.0
+        assert values[(device, "outlet/3/power")]["value"] == 0.0  # off
+    assert values[("pdu-a", "temperature")]["value"] == 24.0
+    assert values[("pdu-b", "humidity/2")]["value"] == 40.0
+    assert values[("ups-1", "battery/runtime")]["value"] == 4800.0  # 80 min
+    assert values[("ups-1", "source/on_battery")]["value"] == 0.0
+    assert values[("tor-1", "port/1/oper")]["value"] == 1.0
+    assert values[("tor-1", "port/3/oper")]["value"] == 0.0
+    assert values[("tor-1", "fan/Fan 1")]["value"] == 9000.0
+    # The host is off: its CPU sensor is an explicit unknown, not a zero.
+    cpu = values[("srv-1", "temperature/CPU1 Temp")]
+    assert (cpu["status"], cpu["value"]) == ("unknown", None)
+    assert values[("srv-1", "temperature/Inlet Temp")]["value"] == 22.0
+    # One telemetry batch per device per cycle, never one message per OID.
+    assert Counter(e.data["device"] for e in batches) == cycles
+
+
+async def test_faults_show_up_in_readings(lab: Lab) -> None:
+    bus = Bus()
+    async with HealthWatch(lab.config(), bus) as watch:
+        lab.rack.ups("ups-1").mains_lost()
+        lab.rack.switch("tor-1").fail_fan(2)
+        await poll_all(watch)
+        values = {(r.device, r.sensor): r for rs in watch.last.values() for r in rs}
+    assert values[("ups-1", "source/on_battery")].value == 1.0
+    fan = values[("tor-1", "fan/Fan 2")]
+    assert (fan.status, fan.value) == ("fault", 0.0)
+
+
+async def test_one_alarm_per_crossing_despite_noise(lab: Lab) -> None:
+    thresholds = """
+[[threshold]]
+kind = "temperature"
+raise_at = 35.0
+clear_at = 32.0
+severity = "critical"
+action = "degraded"
+devices = ["pdu-c"]
+"""
+    bus = Bus()
+    sub = bus.subscribe()
+    pdu = lab.rack.pdu("pdu-c")
+    rng = random.Random(11)
+    sequence = [24.0, 34.9, 35.5] + [rng.uniform(32.1, 38.0) for _ in range(15)] + [31.5]
+    sequence += [rng.uniform(28.0, 34.9) for _ in range(15)]
+    actions: list[str] = []
+    async with HealthWatch(lab.config(thresholds=thresholds), bus) as watch:
+        watch.on_action(lambda a: actions.append(a.verb))
+        poller = watch.pollers["pdu-c"]
+        for value in sequence:
+            pdu.force_sensor("temperature", value)
+            assert await poller.poll_once(), poller.last_error
+        snapshot = watch.snapshot()
+    alarms = [e for e in drain(sub) if e.kind.startswith("alarm.")]
+    assert [e.kind for e in alarms] == ["alarm.raised", "alarm.cleared"]
+    raised = alarms[0].data
+    assert raised["device"] == "pdu-c"
+    assert raised["sensor"] == "temperature"
+    assert raised["kind"] == "temperature"
+    assert raised["value"] == 35.5
+    assert (raised["severity"], raised["action"]) == ("critical", "degraded")
+    assert alarms[1].data["value"] == 31.5
+    assert actions == ["degraded", "recovered"]
+    assert snapshot["alarms"] == []
+
+
+async def test_dead_device_goes_stale_then_lost_while_others_keep_their_schedule(
+    lab: Lab,
+) -> None:
+    health = 'interval = "200ms"\ntimeout = "500ms"\nstale_after = "600ms"\nlost_after = "1500ms"'
+    bus = Bus()
+    sub = bus.subscribe()
+    async with HealthWatch(lab.config(health=health), bus) as watch:
+        dead = watch.pollers["pdu-b"]
+        while dead.state != "ok":
+            await asyncio.sleep(0.05)
+        lab.rack.device("pdu-b").faults.silent = True
+        async with asyncio.timeout(20):
+            while dead.state != "lost":
+                await asyncio.sleep(0.05)
+        lab.rack.device("pdu-b").faults.silent = False
+        async with asyncio.timeout(20):
+            while dead.state != "ok":
+                await asyncio.sleep(0.05)
+        records = {d: list(p.polls) for d, p in watch.pollers.items()}
+    events = drain(sub)
+    transitions = [e.data["new"] for e in events
+                   if e.kind == "device.state" and e.data["device"] == "pdu-b"]
+    assert transitions == ["ok", "failing", "stale", "lost", "ok"]
+    alarm_ids = [(e.kind, e.data["id"]) for e in events if e.kind.startswith("alarm.")]
+    assert alarm_ids == [
+        ("alarm.raised", "pdu-b:state:stale"), ("alarm.raised", "pdu-b:state:lost"),
+        ("alarm.cleared", "pdu-b:state:stale"), ("alarm.cleared", "pdu-b:state:lost"),
+    ]
+    failed = [r for r in records["pdu-b"] if not r.ok]
+    assert len(failed) >= 2
+    window = (failed[0].started, failed[-1].finished)
+    for device, polls in records.items():
+        if device == "pdu-b":
+            continue
+        # Each healthy poller kept polling while the dead one hung in its timeouts:
+        # some of its polls started inside a dead poll, and it polled more often.
+        inside = [p for p in polls if any(f.started < p.started < f.finished for f in failed)]
+        assert inside, device
+        during = [p for p in polls if window[0] <= p.started <= window[1]]
+        assert len(during) > len(failed), device
+        assert all(p.ok for p in during), device
