@@ -42,7 +42,10 @@ class VmRun:
     def __init__(self, rootdir: Path, nodeids: list[str]) -> None:
         self.rootdir = rootdir
         self.nodeids = nodeids
-        self.cache = rootdir / ".kernel-lab"
+        self.cache = Path(os.environ.get("KERNEL_LAB_CACHE") or rootdir / ".kernel-lab")
+        # Another vng-compatible command (tests of this runner use one that runs the guest
+        # command on the host: everything but the kernel is then real).
+        self.vng = Path(os.environ.get("KERNEL_LAB_VNG") or Path(sys.executable).parent / "vng")
         self.summary = ""
         self.folder: Path | None = None
         self._results: dict[str, InnerResult] | None = None
@@ -72,10 +75,10 @@ class VmRun:
         fix = f"run {_PREPARE} as root"
         if os.geteuid() != 0:
             return "the kernel-lab VM needs root (its tests create bridges and namespaces)"
-        if shutil.which("qemu-system-x86_64") is None:
+        if "KERNEL_LAB_VNG" not in os.environ and shutil.which("qemu-system-x86_64") is None:
             return f"qemu-system-x86_64 is missing (apt-get install qemu-system-x86): {fix}"
-        if not (Path(sys.executable).parent / "vng").exists():
-            return f"virtme-ng is missing from {Path(sys.executable).parent}: {fix}"
+        if not self.vng.exists():
+            return f"virtme-ng is missing ({self.vng}): {fix}"
         path_file = self.cache / "vmlinuz.path"
         if not path_file.exists() or not Path(path_file.read_text().strip()).exists():
             return f"Debian's kernel is not unpacked under {self.cache}: {fix}"
@@ -130,7 +133,7 @@ class VmRun:
         script.write_text(self._script(folder, pylib))
         vmlinuz = (self.cache / "vmlinuz.path").read_text().strip()
         argv = [
-            str(Path(sys.executable).parent / "vng"),
+            str(self.vng),
             "--run", vmlinuz, "--disable-kvm", "--memory", "1G",
             "--rwdir", str(folder), "--exec", f"sh {shlex.quote(str(script))}",
         ]  # fmt: skip
