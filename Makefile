@@ -17,7 +17,7 @@ demo: sysdeps $(STAMP)
 	$(VENV)/bin/cleanroom demo
 
 test: sysdeps $(STAMP)
-	$(PY) -m pytest -m "not bench" $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agent tests
@@ -25,7 +25,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: sysdeps $(STAMP)
-	$(PY) -m pytest -m bench -s $(PYTEST_ARGS)
+	@set -e; for script in tests/bench/bench_*.py; do \
+		echo "== $$script"; $(PY) $$script; \
+	done
 
 sysdeps:
 	@scripts/sysdeps.sh $(APT_PACKAGES)
