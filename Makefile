@@ -17,7 +17,7 @@ demo: sysdeps $(STAMP)
 	$(VENV)/bin/cleanroom demo
 
 test: sysdeps $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not bench" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check agent tests
@@ -28,6 +28,7 @@ bench: sysdeps $(STAMP)
 	@set -e; for script in tests/bench/bench_*.py; do \
 		echo "== $$script"; $(PY) $$script; \
 	done
+	$(PY) -m pytest -m bench -s $(PYTEST_ARGS)
 
 sysdeps:
 	@scripts/sysdeps.sh $(APT_PACKAGES)
