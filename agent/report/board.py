@@ -1,0 +1,110 @@
+"""``cleanroom watch``: a live board of every rack on a broker.
+
+The board is built only from what racks publish (retained statuses, the event stream), so
+a supervisor joining at any time sees every rack at once: state, online, open alarms, last
+seen, outbox backlog, and gaps in each rack's sequence numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from agent.report.payloads import Status, StreamEvent
+from agent.report.topics import split_rack_topic
+
+
+@dataclass
+class RackRow:
+    site: str
+    rack: str
+    online: bool = False
+    state: str = "?"
+    version: str = ""
+    boot_id: str = ""
+    alarms: list[str] = field(default_factory=list)
+    backlog: int = 0
+    thinned: int = 0
+    last_seen: float = 0.0
+    last_seq: int = 0
+    gaps: int = 0
+    last_event: str = ""
+
+
+class Board:
+    def __init__(self, prefix: str, clock: Any = time.time) -> None:
+        self.prefix = prefix
+        self.racks: dict[tuple[str, str], RackRow] = {}
+        self.clock = clock
+        self.ignored = 0
+
+    def update(self, topic: str, payload: bytes) -> bool:
+        """Apply one message; False when it is not something the board understands."""
+        where = split_rack_topic(self.prefix, topic)
+        if where is None:
+            return False
+        site, rack, rest = where
+        row = self.racks.setdefault((site, rack), RackRow(site, rack))
+        try:
+            if rest == "status":
+                self._status(row, msgspec.json.decode(payload, type=Status))
+            elif rest == "events":
+                self._event(row, msgspec.json.decode(payload, type=StreamEvent))
+            else:
+                return False
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            self.ignored += 1
+            return False
+        return True
+
+    def _status(self, row: RackRow, status: Status) -> None:
+        row.online = status.online
+        row.state = status.state
+        row.version = status.version
+        row.alarms = [f"{a.device}:{a.name}" for a in status.alarms]
+        row.backlog = status.outbox.backlog
+        row.thinned = status.outbox.thinned
+        if status.boot_id != row.boot_id:
+            row.boot_id, row.last_seq = status.boot_id, 0
+        row.last_seen = self.clock() if status.online else status.ts
+
+    def _event(self, row: RackRow, event: StreamEvent) -> None:
+        if event.boot_id != row.boot_id:
+            row.boot_id, row.last_seq = event.boot_id, 0
+        if event.seq > row.last_seq + 1 and row.last_seq:
+            row.gaps += event.seq - row.last_seq - 1
+        row.last_seq = max(row.last_seq, event.seq)
+        row.last_seen = self.clock()
+        row.last_event = event.kind
+        if event.kind == "alarm.raised":
+            name = f"{event.data.get('device', event.source)}:{event.data.get('name', '?')}"
+            if name not in row.alarms:
+                row.alarms.append(name)
+        elif event.kind == "alarm.cleared":
+            name = f"{event.data.get('device', event.source)}:{event.data.get('name', '?')}"
+            row.alarms = [a for a in row.alarms if a != name]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [vars(row) | {"alarms": list(row.alarms)} for _, row in sorted(self.racks.items())]
+
+    def render(self) -> str:
+        now = self.clock()
+        header = (
+            f"{'SITE':<14} {'RACK':<12} {'ONLINE':<7} {'STATE':<14} {'ALARMS':<6} "
+            f"{'BACKLOG':>8} {'SEEN':>8} {'GAPS':>5}  LAST EVENT / ALARMS"
+        )
+        lines = [header, "-" * len(header)]
+        for _, row in sorted(self.racks.items()):
+            seen = f"{now - row.last_seen:.0f}s" if row.last_seen else "never"
+            alarms = ", ".join(row.alarms[:3]) + (" ..." if len(row.alarms) > 3 else "")
+            lines.append(
+                f"{row.site:<14} {row.rack:<12} {'yes' if row.online else 'NO':<7} "
+                f"{row.state:<14} {len(row.alarms):<6} {row.backlog:>8} {seen:>8} "
+                f"{row.gaps:>5}  {row.last_event}{' | ' + alarms if alarms else ''}"
+            )
+        if not self.racks:
+            lines.append("(no rack seen yet)")
+        return "\n".join(lines)

@@ -1,0 +1,321 @@
+"""Command-line entry points of remote supervision: ``keys``, ``send``, ``approve``,
+``watch`` and ``audit verify``. ``register(subparsers)`` adds them to ``cleanroom``'s
+parser; each handler takes the parsed arguments and returns the exit status.
+
+The two-person rule, from the command line::
+
+    cleanroom send power.down --rack r1 --site chu --key bob.key --prepare cmd.json
+    cleanroom approve cmd.json --key carol.key          # on Carol's machine
+    cleanroom send --envelope cmd.json --broker mqtts://broker:8883 --site chu
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.adapters.mqtt import BrokerSettings
+from agent.errors import AgentError, ConfigError
+from agent.report import audit
+from agent.report.envelope import (
+    command_digest,
+    read_key_file,
+    sign_approval,
+    sign_command,
+    write_key_file,
+)
+from agent.report.payloads import CommandEnvelope, Reply
+from agent.report.roles import is_dangerous
+from agent.report.tools import send_command, watch
+from agent.report.topics import Topics
+from agent.store import Store
+
+DEFAULT_PREFIX = "cleanroom/v1"
+
+
+def _broker_args(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "--broker",
+        action="append",
+        required=required,
+        metavar="URL",
+        help="mqtt://host:1883 or mqtts://host:8883 (repeat to try several)",
+    )
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX)
+    parser.add_argument("--username", default="")
+    parser.add_argument(
+        "--password-env",
+        default="CLEANROOM_MQTT_PASSWORD",
+        help="environment variable holding the broker password",
+    )
+    parser.add_argument("--ca-file", default="")
+    parser.add_argument("--cert-file", default="")
+    parser.add_argument("--cert-key-file", default="", help="private key of --cert-file")
+
+
+def _settings(args: argparse.Namespace, role: str) -> BrokerSettings:
+    return BrokerSettings(
+        urls=tuple(args.broker),
+        client_id=f"cleanroom-{role}-{uuid.uuid4().hex[:8]}",
+        username=args.username,
+        password=os.environ.get(args.password_env, ""),
+        ca_file=args.ca_file,
+        cert_file=args.cert_file,
+        key_file=args.cert_key_file,
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add ``keys``, ``send``, ``approve``, ``watch`` and ``audit`` to ``cleanroom``."""
+    keys = subparsers.add_parser("keys", help="Ed25519 key pairs for signing commands")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    new = keys_sub.add_parser("new", help="create a key pair file (private, mode 0600)")
+    new.add_argument("--id", required=True, help="key id, as in the rack config [[key]] id")
+    new.add_argument("--out", required=True, type=Path)
+    new.add_argument("--json", action="store_true")
+    new.set_defaults(handler=cmd_keys_new)
+    show = keys_sub.add_parser("show", help="print the public part to paste in a rack config")
+    show.add_argument("file", type=Path)
+    show.add_argument("--role", default="operator", choices=["observer", "operator", "admin"])
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_keys_show)
+
+    send = subparsers.add_parser("send", help="sign and send a command, print the replies")
+    send.add_argument("verb", nargs="?", help="e.g. status.get, runbook.retry, power.down")
+    send.add_argument("--rack", help="rack id (from the rack config [rack] id)")
+    send.add_argument("--site", required=True)
+    send.add_argument("--key", type=Path, help="your key file (cleanroom keys new)")
+    send.add_argument("--args", default="{}", help="JSON object of arguments")
+    send.add_argument("--ttl", type=int, default=300, help="seconds the command stays valid")
+    send.add_argument("--prepare", type=Path, help="write the signed envelope here, send nothing")
+    send.add_argument("--envelope", type=Path, help="send this prepared (approved) envelope")
+    send.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the result")
+    send.add_argument("--json", action="store_true")
+    _broker_args(send, required=False)
+    send.set_defaults(handler=cmd_send)
+
+    approve = subparsers.add_parser("approve", help="add your approval to a prepared command")
+    approve.add_argument("envelope", type=Path)
+    approve.add_argument("--key", type=Path, required=True)
+    approve.add_argument("--out", type=Path, help="write here instead of in place")
+    approve.add_argument("--json", action="store_true")
+    approve.set_defaults(handler=cmd_approve)
+
+    watch_parser = subparsers.add_parser("watch", help="live board of every rack on a broker")
+    _broker_args(watch_parser)
+    watch_parser.add_argument(
+        "--for",
+        dest="duration",
+        type=float,
+        help="stop after this many seconds and print the board",
+    )
+    watch_parser.add_argument("--json", action="store_true")
+    watch_parser.set_defaults(handler=cmd_watch)
+
+    audit_parser = subparsers.add_parser("audit", help="the hash-chained audit log")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the whole chain; exit 1 if broken")
+    verify.add_argument("--store", type=Path, required=True, help="the agent's SQLite store")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(handler=cmd_audit_verify)
+
+
+def _print(args: argparse.Namespace, data: Any, human: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else human)
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    record = write_key_file(args.out, args.id, Ed25519PrivateKey.generate())
+    _print(
+        args,
+        {"key_id": record.key_id, "public_key": record.public_key, "file": str(args.out)},
+        f"wrote {args.out} (keep it private)\npublic key of {record.key_id!r}: "
+        f"{record.public_key}\nshow the config block with: cleanroom keys show {args.out}",
+    )
+    return 0
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    record, _ = read_key_file(args.file)
+    block = (
+        f'[[key]]\nid = "{record.key_id}"\nrole = "{args.role}"\n'
+        f'public_key = "{record.public_key}"\nrevoked = false'
+    )
+    _print(args, {"key_id": record.key_id, "public_key": record.public_key}, block)
+    return 0
+
+
+def _load_envelope(path: Path) -> CommandEnvelope:
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=CommandEnvelope)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc})"]) from exc
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ConfigError(
+            [
+                f"{path}: not a command envelope ({exc}); create one with "
+                "`cleanroom send VERB --prepare FILE`"
+            ]
+        ) from exc
+
+
+def _write_envelope(path: Path, env: CommandEnvelope) -> None:
+    path.write_text(json.dumps(msgspec.to_builtins(env), indent=2) + "\n", encoding="utf-8")
+
+
+def _describe(reply: Reply) -> str:
+    text = f"{reply.status}"
+    if reply.reason:
+        text += f" ({reply.reason})"
+    if reply.detail:
+        text += f": {reply.detail}"
+    if reply.result is not None:
+        text += "\n" + json.dumps(reply.result, indent=2)
+    return text
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    if args.envelope:
+        env = _load_envelope(args.envelope)
+    else:
+        if not (args.verb and args.rack and args.key):
+            raise ConfigError(
+                [
+                    "cleanroom send: give VERB, --rack and --key (or --envelope "
+                    "FILE for a prepared command)"
+                ]
+            )
+        try:
+            cmd_args = json.loads(args.args)
+        except ValueError as exc:
+            raise ConfigError(
+                [f'--args: not JSON ({exc}); e.g. --args \'{{"step": "s1"}}\'']
+            ) from exc
+        if not isinstance(cmd_args, dict):
+            raise ConfigError(['--args: must be a JSON object, e.g. {"group": "all"}'])
+        record, private = read_key_file(args.key)
+        now = int(time.time())
+        env = sign_command(
+            private,
+            key_id=record.key_id,
+            verb=args.verb,
+            args=cmd_args,
+            rack=args.rack,
+            issued_at=now,
+            expires_at=now + args.ttl,
+        )
+    if args.prepare:
+        _write_envelope(args.prepare, env)
+        note = (
+            " it is dangerous: have another admin run `cleanroom approve` on it"
+            if is_dangerous(env.verb)
+            else ""
+        )
+        _print(
+            args,
+            {"file": str(args.prepare), "digest": command_digest(env)},
+            f"wrote {args.prepare} (digest {command_digest(env)[:16]}...);{note}",
+        )
+        return 0
+    if not args.broker:
+        raise ConfigError(["cleanroom send: --broker URL is required to send"])
+    topics = Topics(args.prefix, args.site, env.rack)
+    printer = (lambda _r: None) if args.json else (lambda r: print(_describe(r), flush=True))
+    replies = asyncio.run(
+        send_command(_settings(args, "send"), topics, env, wait=args.wait, on_reply=printer)
+    )
+    if args.json:
+        print(json.dumps([msgspec.to_builtins(r) for r in replies], indent=2))
+    return 0 if replies and replies[-1].status == "result" else 1
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    env = _load_envelope(args.envelope)
+    record, private = read_key_file(args.key)
+    if record.key_id == env.key_id:
+        raise ConfigError(
+            [
+                f"{args.key}: you signed this command ({env.key_id!r}); the "
+                "approval must come from a second person's key"
+            ]
+        )
+    approval = sign_approval(private, key_id=record.key_id, command=env, issued_at=int(time.time()))
+    approved = msgspec.structs.replace(env, approvals=[*env.approvals, approval])
+    out = args.out or args.envelope
+    _write_envelope(out, approved)
+    _print(
+        args,
+        {"file": str(out), "approved_by": record.key_id, "digest": approval.command_digest},
+        f"approved {env.verb} {json.dumps(env.args)} on rack {env.rack} signed by "
+        f"{env.key_id}, valid until {time.ctime(env.expires_at)}\nwrote {out}",
+    )
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(
+            watch(_settings(args, "watch"), args.prefix, duration=args.duration, as_json=args.json)
+        )
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    if not args.store.exists():
+        raise ConfigError(
+            [
+                f"--store {args.store}: no such file; give the agent's store "
+                "(state directory, e.g. /var/lib/cleanroom/agent.db)"
+            ]
+        )
+
+    async def run() -> audit.VerifyReport:
+        async with Store(args.store) as store:
+            return await audit.verify_store(store)
+
+    report = asyncio.run(run())
+    human = (
+        f"audit log OK: {report.entries} entries, head {report.head_hash[:16]}..."
+        if report.ok
+        else "audit log BROKEN:\n  " + "\n  ".join(report.problems)
+    )
+    _print(
+        args,
+        {
+            "ok": report.ok,
+            "entries": report.entries,
+            "head": report.head_hash,
+            "problems": report.problems,
+        },
+        human,
+    )
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (``python -m agent.report.cli_commands``) until agent/cli.py
+    calls `register`."""
+    parser = argparse.ArgumentParser(prog="cleanroom")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except AgentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The ARS tools end to end: keys, send, the two-person approve flow, watch, audit verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from broker import Mosquitto
+from report_helpers import RACK, SITE, broker_settings
+
+from agent.bus import Bus
+from agent.report.cli_commands import main
+from agent.report.envelope import Keyring, key_entry
+from agent.report.intake import Command
+from agent.report.payloads import Snapshot
+from agent.report.reporter import Reporter
+from agent.store import Store
+
+
+async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    capsys.readouterr()
+    status = await asyncio.to_thread(main, list(argv))
+    return status, capsys.readouterr().out
+
+
+async def test_ars_tools(
+    mosquitto: Mosquitto, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = []
+    for name, role in (("olivia", "observer"), ("bob", "admin"), ("carol", "admin")):
+        status, _ = await cli(
+            capsys, "keys", "new", "--id", name, "--out", str(tmp_path / f"{name}.key")
+        )
+        assert status == 0
+        status, out = await cli(
+            capsys, "keys", "show", str(tmp_path / f"{name}.key"), "--role", role
+        )
+        assert status == 0
+        assert f'id = "{name}"' in out
+        shown = json.loads(
+            (await cli(capsys, "keys", "show", str(tmp_path / f"{name}.key"), "--json"))[1]
+        )
+        entries.append(key_entry(name, name, role, shown["public_key"], False))
+    powered: list[Command] = []
+
+    async def power_down(command: Command) -> dict[str, Any]:
+        powered.append(command)
+        return {"group": command.args["group"], "state": "off"}
+
+    db = tmp_path / "agent.db"
+    broker = ["--broker", mosquitto.url, "--site", SITE]
+    async with (
+        Store(db) as store,
+        Reporter(
+            store,
+            Bus(),
+            broker_settings(mosquitto.url),
+            rack_id=RACK,
+            site=SITE,
+            boot_id="boot-cli",
+            version="9.9",
+            config_digest="d",
+            keyring=Keyring(entries),
+            handlers={"power.down": power_down},
+            status_provider=lambda: Snapshot(state="operational"),
+        ),
+    ):
+        status, out = await cli(
+            capsys,
+            "send",
+            "status.get",
+            "--rack",
+            RACK,
+            "--key",
+            str(tmp_path / "olivia.key"),
+            "--json",
+            *broker,
+        )
+        assert status == 0, out
+        replies = json.loads(out)
+        assert [r["status"] for r in replies] == ["accepted", "result"]
+        assert replies[1]["result"]["state"] == "operational"
+
+        # Two-person rule: Bob prepares, Bob cannot approve himself, Carol approves.
+        prepared = tmp_path / "cmd.json"
+        status, _ = await cli(
+            capsys,
+            "send",
+            "power.down",
+            "--rack",
+            RACK,
+            "--key",
+            str(tmp_path / "bob.key"),
+            "--args",
+            '{"group": "all"}',
+            "--prepare",
+            str(prepared),
+            *broker,
+        )
+        assert status == 0
+        status, out = await cli(capsys, "send", "--envelope", str(prepared), *broker)
+        assert status == 1
+        assert "approval_required" in out
+        status, _ = await cli(capsys, "approve", str(prepared), "--key", str(tmp_path / "bob.key"))
+        assert status == 2  # refused locally: same key
+        status, _ = await cli(
+            capsys, "approve", str(prepared), "--key", str(tmp_path / "carol.key")
+        )
+        assert status == 0
+        status, out = await cli(capsys, "send", "--envelope", str(prepared), *broker)
+        # The same envelope was already used once (refused, but its nonce was not spent):
+        assert status == 0, out
+        assert "result" in out
+        assert [(c.key_id, c.approved_by) for c in powered] == [("bob", ("carol",))]
+
+        status, out = await cli(capsys, "watch", "--broker", mosquitto.url, "--for", "1", "--json")
+        assert status == 0
+        board = json.loads(out)
+        assert [(r["site"], r["rack"], r["online"], r["state"]) for r in board] == [
+            (SITE, RACK, True, "operational")
+        ]
+
+    status, out = await cli(capsys, "audit", "verify", "--store", str(db))
+    assert status == 0, out
+    assert "audit log OK" in out
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE audit SET actor = 'someone-else' WHERE id = 2")
+    status, out = await cli(capsys, "audit", "verify", "--store", str(db), "--json")
+    assert status == 1
+    assert json.loads(out)["problems"]
