@@ -148,9 +148,7 @@ class AlarmBook:
             return
         self._level = level
         verb: PolicyVerb = "recovered" if level == "none" else level
-        deciding = tuple(
-            sorted(a.id for a in self._active.values() if a.action == level != "none")
-        )
+        deciding = tuple(sorted(a.id for a in self._active.values() if a.action == level != "none"))
         action = PolicyAction(verb=verb, level=level, alarms=deciding, at=self._wall())
         log.warning("health policy: %s (alarms: %s)", verb, ", ".join(deciding) or "none")
         self._bus.emit(

@@ -113,8 +113,10 @@ def load_baselines(folder: Path | None = None) -> list[Baseline]:
     folder = folder or default_dir()
     if not folder.is_dir():
         raise ConfigError(
-            [f"{folder}: firmware baseline folder does not exist; install firmware/ or set "
-             "CLEANROOM_FIRMWARE_DIR"]
+            [
+                f"{folder}: firmware baseline folder does not exist; install firmware/ or set "
+                "CLEANROOM_FIRMWARE_DIR"
+            ]
         )
     baselines: list[Baseline] = []
     problems: list[str] = []
@@ -167,36 +169,53 @@ class FirmwareCheck:
     detail: str
 
 
-def check_firmware(baselines: list[Baseline], identity: Identity, inventory_model: str = "") -> FirmwareCheck:
+def check_firmware(
+    baselines: list[Baseline], identity: Identity, inventory_model: str = ""
+) -> FirmwareCheck:
     """The verdict for a device's reported firmware, with words an operator can act on."""
     version = identity.firmware
     baseline = find_baseline(baselines, identity.model, inventory_model)
     if baseline is None:
         return FirmwareCheck(
-            "unknown", version, "",
+            "unknown",
+            version,
+            "",
             f"no baseline for model {identity.model or inventory_model or '(none reported)'}; "
             "add firmware/<vendor>-<model>.toml once the ARS has validated a version",
         )
     key = version_key(version)
     where = baseline.source
     if not key:
-        return FirmwareCheck("unknown", version, where,
-                             f"the device reports no firmware version ({version!r})")
+        return FirmwareCheck(
+            "unknown", version, where, f"the device reports no firmware version ({version!r})"
+        )
     for bad in baseline.known_bad:
         if version_key(bad.version) == key:
-            return FirmwareCheck("known_bad", version, where,
-                                 f"{version} is known bad: {bad.reason}; install an approved "
-                                 f"version ({', '.join(a.version for a in baseline.approved)})")
+            return FirmwareCheck(
+                "known_bad",
+                version,
+                where,
+                f"{version} is known bad: {bad.reason}; install an approved "
+                f"version ({', '.join(a.version for a in baseline.approved)})",
+            )
     for approved in baseline.approved:
         if version_key(approved.version) == key:
             return FirmwareCheck("approved", version, where, f"{version} is approved")
     if baseline.minimum and key < version_key(baseline.minimum):
-        return FirmwareCheck("outdated", version, where,
-                             f"{version} is older than the minimum {baseline.minimum}; update "
-                             f"to an approved version ({', '.join(a.version for a in baseline.approved)})")
-    return FirmwareCheck("unknown", version, where,
-                         f"{version} is not in the {baseline.vendor} {baseline.model} baseline; "
-                         "validate it and add it to the approved list, or install an approved one")
+        return FirmwareCheck(
+            "outdated",
+            version,
+            where,
+            f"{version} is older than the minimum {baseline.minimum}; update "
+            f"to an approved version ({', '.join(a.version for a in baseline.approved)})",
+        )
+    return FirmwareCheck(
+        "unknown",
+        version,
+        where,
+        f"{version} is not in the {baseline.vendor} {baseline.model} baseline; "
+        "validate it and add it to the approved list, or install an approved one",
+    )
 
 
 def model_matches(inventory_model: str, reported: str) -> bool | None:

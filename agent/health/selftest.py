@@ -2,7 +2,7 @@
 inventory and the firmware baseline, and say whether the rack may go on.
 
 ``await run(config)`` opens its own clients (or uses the ``readers`` given), asks every
-device at once (each bounded by ``timeout``), and returns a :class:`SelftestReport`.
+device at once (each bounded by ``limit_s``), and returns a :class:`SelftestReport`.
 Nothing is switched or written. Whether a finding blocks follows ``[policy] firmware``:
 
 - a PDU, UPS or switch that does not answer blocks under any policy (without them the
@@ -84,9 +84,9 @@ class SelftestReport:
         for check in self.devices:
             item = asdict(check)
             item["identity"] = (
-                None if check.identity is None else {
-                    f: getattr(check.identity, f) for f in check.identity.__struct_fields__
-                }
+                None
+                if check.identity is None
+                else {f: getattr(check.identity, f) for f in check.identity.__struct_fields__}
             )
             item["compliant"] = check.compliant
             devices.append(item)
@@ -121,24 +121,27 @@ async def _check_device(
     reader: Reader,
     baselines: list[Baseline],
     block: bool,
-    timeout: float,
+    limit_s: float,
 ) -> list[Reading]:
     readings: list[Reading] = []
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit_s):
             check.identity = await reader.identify()
             if check.role == "ups":
                 readings = await reader.read(time.time())
     except TimeoutError:
-        check.error = f"no answer within {timeout:g} s; check its power, cabling and address"
+        check.error = f"no answer within {limit_s:g} s; check its power, cabling and address"
     except AgentError as exc:
         check.error = str(exc)
     if check.identity is None:
         check.blocking = check.role in INFRASTRUCTURE
         check.problems.append(
             f"unreachable: {check.error}"
-            + (" (blocks: the rack cannot be made safe without it)" if check.blocking else
-               " (a server BMC may be unpowered at arrival; checked again at power-on)")
+            + (
+                " (blocks: the rack cannot be made safe without it)"
+                if check.blocking
+                else " (a server BMC may be unpowered at arrival; checked again at power-on)"
+            )
         )
         return readings
     check.reachable = True
@@ -174,13 +177,13 @@ async def run(
     readers: Mapping[str, Reader] | None = None,
     baselines: list[Baseline] | None = None,
     firmware_dir: Path | None = None,
-    timeout: float | None = None,
+    limit_s: float | None = None,
 ) -> SelftestReport:
     """The arrival report of every device in the inventory (see the module docstring)."""
     started = time.time()
     known = baselines if baselines is not None else load_baselines(firmware_dir)
     block = config.policy.firmware == "block"
-    limit = timeout if timeout is not None else max(3 * float(config.health.timeout), 5.0)
+    limit = limit_s if limit_s is not None else max(3 * float(config.health.timeout), 5.0)
     roles = _roles(config)
     async with AsyncExitStack() as stack:
         if readers is None:
@@ -200,8 +203,11 @@ async def run(
                 for c in checks
                 if c.device in readers
             }
-    ups = [_ups_summary(c.device, tasks[c.device].result()) for c in checks
-           if c.role == "ups" and c.device in tasks and c.reachable]
+    ups = [
+        _ups_summary(c.device, tasks[c.device].result())
+        for c in checks
+        if c.role == "ups" and c.device in tasks and c.reachable
+    ]
     return SelftestReport(
         rack=config.rack.id,
         policy=config.policy.firmware,
@@ -229,7 +235,6 @@ def render(report: SelftestReport) -> str:
         lines.append(f"  UPS {u['device']}: {mains}, {left}")
     blocking = report.blocking()
     lines.append(
-        "result: OK" if report.ok else
-        f"result: BLOCKED by {', '.join(c.device for c in blocking)}"
+        "result: OK" if report.ok else f"result: BLOCKED by {', '.join(c.device for c in blocking)}"
     )
     return "\n".join(lines)

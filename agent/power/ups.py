@@ -151,6 +151,11 @@ class UpsStatus:
 def _number(obj: UpsObject, value: Value, problems: list[str]) -> int | None:
     if value is MISSING:
         return None
+    if isinstance(value, bytes):
+        # Some cards publish numbers as DisplayStrings ("12"); take them when integral.
+        text = value.decode("ascii", errors="replace").strip("\x00 \r\n")
+        if text.lstrip("-").isdigit():
+            value = int(text)
     if not isinstance(value, int):
         problems.append(f"{obj.mib} ({obj.oid}) answered {value!r}, not an integer")
         return None

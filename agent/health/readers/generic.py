@@ -146,8 +146,13 @@ def decode_entity_sensors(
             continue
         scale = as_int(scales.get(index))
         precision = as_int(precisions.get(index)) or 0
-        exponent = 3 * ((scale if scale is not None and 1 <= scale <= 17 else 9) - 9)
-        if not -9 <= precision <= 9:
+        if scale is not None and not 1 <= scale <= 17:
+            detail = f"entPhySensorScale.{index} = {scale} is outside yocto(1)..yotta(17)"
+            out.append(unknown(device, sensor, kind, unit, ts, detail))
+            continue
+        # A missing scale column is read as units(9): what agents that omit it mean.
+        exponent = 3 * ((scale if scale is not None else 9) - 9)
+        if not -8 <= precision <= 9:
             out.append(
                 unknown(
                     device,

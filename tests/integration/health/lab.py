@@ -4,10 +4,7 @@ points at them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-
-import pytest_asyncio
 
 from agent.conf import RackConfig, parse_config
 from agent.sim.redfish import RedfishBmcSim
@@ -21,15 +18,28 @@ MODELS = {"pdu-a": "AP8941", "pdu-b": "PX3-5190R", "pdu-c": "EMAB03"}
 
 def specs(apc_firmware: str = "") -> list[PduSpec | SwitchSpec | UpsSpec]:
     pdus: list[PduSpec | SwitchSpec | UpsSpec] = [
-        PduSpec(device, family, outlets=8, loads_w={2: 460.0, 3: 230.0}, initial={2: True},
-                ramp_s=0.0, firmware=apc_firmware if family == "apc_rpdu2" else "")
+        PduSpec(
+            device,
+            family,
+            outlets=8,
+            loads_w={2: 460.0, 3: 230.0},
+            initial={2: True},
+            ramp_s=0.0,
+            firmware=apc_firmware if family == "apc_rpdu2" else "",
+        )
         for device, family in PDUS.items()
     ]
     return [*pdus, SwitchSpec("tor-1", ports=8, connected={1, 2}), UpsSpec("ups-1")]
 
 
-def rack_toml(rack: SimulatedRack, bmc: RedfishBmcSim | None, *, health: str = "",
-              thresholds: str = "", policy: str = "block") -> str:
+def rack_toml(
+    rack: SimulatedRack,
+    bmc: RedfishBmcSim | None,
+    *,
+    health: str = "",
+    thresholds: str = "",
+    policy: str = "block",
+) -> str:
     def port(device: str) -> int:
         return rack.endpoint(device)[1]
 
@@ -102,9 +112,3 @@ class Lab:
 
     def config(self, **kwargs: str) -> RackConfig:
         return parse_config(rack_toml(self.rack, self.bmc, **kwargs))
-
-
-@pytest_asyncio.fixture
-async def lab() -> AsyncIterator[Lab]:
-    async with SimulatedRack(specs()) as rack, RedfishBmcSim() as bmc:
-        yield Lab(rack, bmc)

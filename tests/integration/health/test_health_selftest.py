@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from conftest import Lab, specs
 
 from agent.health import selftest
 from agent.sim.redfish import RedfishBmcSim
 from agent.sim.snmp import SimulatedRack
+
+from .lab import Lab, specs
 
 
 @pytest_asyncio.fixture
@@ -23,7 +24,12 @@ async def test_a_clean_rack_passes(lab: Lab) -> None:
     report = await selftest.run(lab.config())
     assert report.ok, selftest.render(report)
     assert {d.device for d in report.devices} == {
-        "pdu-a", "pdu-b", "pdu-c", "ups-1", "tor-1", "srv-1"
+        "pdu-a",
+        "pdu-b",
+        "pdu-c",
+        "ups-1",
+        "tor-1",
+        "srv-1",
     }
     assert all(d.compliant for d in report.devices)
     assert report.ups == [
@@ -49,14 +55,14 @@ async def test_known_bad_firmware_blocks_under_block_and_warns_under_warn(bad_la
 
 async def test_unreachable_and_mismatched_devices(lab: Lab) -> None:
     lab.rack.device("ups-1").faults.silent = True
-    report = await selftest.run(lab.config(), timeout=1.0)
+    report = await selftest.run(lab.config(), limit_s=1.0)
     ups = next(d for d in report.devices if d.device == "ups-1")
     assert not ups.reachable
     assert ups.blocking  # infrastructure: blocks under any policy
     lab.rack.device("ups-1").faults.silent = False
     # A BMC whose outlet is off does not listen: reported, not blocking.
     async with RedfishBmcSim(outlet_powered=lambda: False) as unpowered:
-        report = await selftest.run(Lab(lab.rack, unpowered).config(), timeout=1.0)
+        report = await selftest.run(Lab(lab.rack, unpowered).config(), limit_s=1.0)
     server = next(d for d in report.devices if d.device == "srv-1")
     assert not server.reachable
     assert not server.blocking

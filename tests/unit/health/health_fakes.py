@@ -1,10 +1,9 @@
-"""A fake clock for the health unit tests: time moves only when a poller sleeps."""
+"""A fake clock for the health unit tests: time moves only when a poller sleeps
+(or when the test advances it)."""
 
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 
 
 class FakeClock:
@@ -22,8 +21,3 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()

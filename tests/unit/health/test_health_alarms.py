@@ -9,9 +9,16 @@ from agent.health.alarms import AlarmBook, PolicyAction
 
 
 def raise_(book: AlarmBook, alarm_id: str, action: str = "none") -> bool:
-    return book.raise_alarm(alarm_id, device="pdu-a", sensor="temperature", kind="temperature",
-                            value=40.0, severity="warning", action=action,  # type: ignore[arg-type]
-                            message=f"{alarm_id} hot")
+    return book.raise_alarm(
+        alarm_id,
+        device="pdu-a",
+        sensor="temperature",
+        kind="temperature",
+        value=40.0,
+        severity="warning",
+        action=action,  # type: ignore[arg-type]
+        message=f"{alarm_id} hot",
+    )
 
 
 async def test_edges_only_and_policy_levels() -> None:
@@ -29,14 +36,19 @@ async def test_edges_only_and_policy_levels() -> None:
     assert book.clear_alarm("a", value=20.0, message="a cool")
     assert [a.id for a in book.active()] == ["c"]
     assert [(p.verb, p.alarms) for p in seen] == [
-        ("degraded", ("a",)), ("shutdown", ("b",)), ("degraded", ("a",)), ("recovered", ()),
+        ("degraded", ("a",)),
+        ("shutdown", ("b",)),
+        ("degraded", ("a",)),
+        ("recovered", ()),
     ]
     kinds = []
     while (event := sub.get_nowait()) is not None:
         kinds.append((event.kind, event.category, event.data.get("id")))
     assert [k for k in kinds if k[0].startswith("alarm")] == [
-        ("alarm.raised", "event", "a"), ("alarm.raised", "event", "b"),
-        ("alarm.raised", "event", "c"), ("alarm.cleared", "event", "b"),
+        ("alarm.raised", "event", "a"),
+        ("alarm.raised", "event", "b"),
+        ("alarm.raised", "event", "c"),
+        ("alarm.cleared", "event", "b"),
         ("alarm.cleared", "event", "a"),
     ]
     assert book.level == "none"

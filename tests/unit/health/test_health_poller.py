@@ -7,11 +7,17 @@ import logging
 import random
 
 import pytest
-from conftest import FakeClock
+from health_fakes import FakeClock
 
 from agent.errors import DeviceUnreachable
 from agent.health.poller import DevicePoller, DeviceState, PollSettings
 from agent.health.sensors import Reading, reading
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
 
 SETTINGS = PollSettings(interval=10.0, timeout=3.0, stale_after=30.0, lost_after=120.0)
 
@@ -32,8 +38,12 @@ class Device:
         return [reading("pdu-a", "temperature", "temperature", "Cel", 24.0, self.clock.now())]
 
 
-def make(clock: FakeClock, device: Device, states: list[tuple[DeviceState, DeviceState]],
-         settings: PollSettings = SETTINGS) -> DevicePoller:
+def make(
+    clock: FakeClock,
+    device: Device,
+    states: list[tuple[DeviceState, DeviceState]],
+    settings: PollSettings = SETTINGS,
+) -> DevicePoller:
     return DevicePoller(
         "pdu-a",
         device.poll,
@@ -43,7 +53,9 @@ def make(clock: FakeClock, device: Device, states: list[tuple[DeviceState, Devic
     )
 
 
-async def test_states_go_failing_stale_lost_and_back(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+async def test_states_go_failing_stale_lost_and_back(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     device = Device(clock)
     states: list[tuple[DeviceState, DeviceState]] = []
     poller = make(clock, device, states)
@@ -51,7 +63,7 @@ async def test_states_go_failing_stale_lost_and_back(clock: FakeClock, caplog: p
     assert await poller.poll_once()
     assert poller.state == "ok"
     device.answering = False
-    seen = []
+    seen: list[str] = []
     for _ in range(13):
         clock.advance(10.0)
         assert not await poller.poll_once()
@@ -62,13 +74,19 @@ async def test_states_go_failing_stale_lost_and_back(clock: FakeClock, caplog: p
     device.answering = True
     clock.advance(10.0)
     assert await poller.poll_once()
-    assert states == [("starting", "ok"), ("ok", "failing"), ("failing", "stale"),
-                      ("stale", "lost"), ("lost", "ok")]
+    assert states == [
+        ("starting", "ok"),
+        ("ok", "failing"),
+        ("failing", "stale"),
+        ("stale", "lost"),
+        ("lost", "ok"),
+    ]
     failing_logs = [r for r in caplog.records if "polling failed" in r.getMessage()]
     recovery_logs = [r for r in caplog.records if "answering again" in r.getMessage()]
     assert len(failing_logs) == 1
     assert len(recovery_logs) == 1
-    assert poller.last_error is not None and "no answer" in poller.last_error
+    assert poller.last_error is not None
+    assert "no answer" in poller.last_error
 
 
 async def test_a_hung_poll_is_cut_by_the_timeout(clock: FakeClock) -> None:
@@ -104,8 +122,9 @@ async def test_the_schedule_keeps_its_grid_and_skips_overruns(clock: FakeClock) 
 
 async def test_jitter_stays_within_its_band(clock: FakeClock) -> None:
     device = Device(clock)
-    settings = PollSettings(interval=10.0, timeout=3.0, stale_after=30.0, lost_after=60.0,
-                            jitter=0.1)
+    settings = PollSettings(
+        interval=10.0, timeout=3.0, stale_after=30.0, lost_after=60.0, jitter=0.1
+    )
     poller = DevicePoller("pdu-a", device.poll, settings, clock=clock, rng=random.Random(3))
     task = asyncio.create_task(poller.run())
     while device.calls < 50:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from agent.conf.schema import Threshold
 from agent.conf.units import Duration
@@ -14,8 +15,8 @@ def temp(value: float | None, device: str = "pdu-a", sensor: str = "temperature"
     return reading(device, sensor, "temperature", "Cel", value, 0.0)
 
 
-def run(book: Thresholds, values: list[float | None], step: float = 1.0) -> list[str]:
-    changes = []
+def run(book: Thresholds, values: Sequence[float | None], step: float = 1.0) -> list[str]:
+    changes: list[str] = []
     for i, value in enumerate(values):
         changes += [e.change for e in book.evaluate(temp(value), i * step)]
     return changes
