@@ -18,6 +18,8 @@
 #       [--stop-timeout S] [--expect-operational | --no-expect-operational]
 #       [--expect-sim | --no-expect-sim] [--console-log FILE]
 #
+# The serial console is kept in DIR/boot-test-console.log unless --console-log says where.
+#
 # Exit 0 when every check passed; 1 with the failed check and the console's relevant lines.
 set -euo pipefail
 
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
         --expect-sim) EXPECT_SIM=1 ;;
         --no-expect-sim) EXPECT_SIM=0 ;;
         --console-log) CONSOLE_LOG=$(realpath -m "$2"); shift ;;
-        -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
     shift
@@ -62,7 +64,8 @@ if [ "$EXPECT_SIM" = auto ]; then
 fi
 
 SCRATCH=$(mktemp -d /tmp/cleanroom-boot-test.XXXXXX)
-LOG=${CONSOLE_LOG:-$SCRATCH/console.log}
+# Kept after the run (pass or fail) next to the image, for reading what the agent logged.
+LOG=${CONSOLE_LOG:-$IMAGE_DIR/boot-test-console.log}
 MONITOR=$SCRATCH/monitor.sock
 QEMU_PID=""
 cleanup() {
@@ -96,8 +99,7 @@ fail() {
     echo "boot-test: FAIL: $*" >&2
     echo "---- console lines about the agent, the simulator and failures ($LOG) ----" >&2
     grep -a -E 'cleanroom|Failed|failed|Watchdog|panic|Power down' "$LOG" | tail -40 >&2 || true
-    if [ -z "$CONSOLE_LOG" ]; then cp "$LOG" "$HERE/out/boot-test-console.log" 2>/dev/null && \
-        echo "---- whole console kept in $HERE/out/boot-test-console.log ----" >&2; fi
+    echo "---- whole console: $LOG ----" >&2
     exit 1
 }
 # wait_for SECONDS PATTERN WHAT [FATAL_PATTERN]: poll the console until PATTERN shows up.
