@@ -242,6 +242,13 @@ class HealthWatch:
             return False
         return any(r.kind == "ups_on_battery" and r.value == 1.0 for r in self.last.get(device, []))
 
+    async def poll_all(self) -> None:
+        """Poll every device once now, all at once (for `cleanroom health --once` and
+        tests); the scheduled polls go on as planned."""
+        async with asyncio.TaskGroup() as tg:
+            for device, poller in self.pollers.items():
+                tg.create_task(poller.poll_once(), name=f"health-once-{device}")
+
     # --- views ---------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
