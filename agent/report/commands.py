@@ -8,6 +8,7 @@ connection); its outcome is audited and answered ``result`` or ``failed``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from typing import TYPE_CHECKING, Any
@@ -139,25 +140,29 @@ class CommandRunner:
             log.exception("report: handler for %r crashed", command.verb)
             status, reason, detail = "failed", "internal_error", f"{type(exc).__name__}: {exc}"
             result = None
-        await rep.record_audit(
-            f"remote:{command.key_id}",
-            "command.result",
-            {
-                "verb": command.verb,
-                "nonce": command.nonce,
-                "status": status,
-                "reason": reason,
-                "detail": detail[:1000],
-            },
-        )
-        await rep.reply(
-            inbound,
-            self._reply(
-                verb=command.verb,
-                nonce=command.nonce,
-                status=status,
-                reason=reason,
-                detail=detail,
-                result=result,
+        # The outcome is audited and answered at the same time: the requester need not
+        # wait for the audit fsync, and the acceptance was made durable before acting.
+        await asyncio.gather(
+            rep.record_audit(
+                f"remote:{command.key_id}",
+                "command.result",
+                {
+                    "verb": command.verb,
+                    "nonce": command.nonce,
+                    "status": status,
+                    "reason": reason,
+                    "detail": detail[:1000],
+                },
+            ),
+            rep.reply(
+                inbound,
+                self._reply(
+                    verb=command.verb,
+                    nonce=command.nonce,
+                    status=status,
+                    reason=reason,
+                    detail=detail,
+                    result=result,
+                ),
             ),
         )

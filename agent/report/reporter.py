@@ -202,7 +202,13 @@ class Reporter:
                 task.cancel()
         finally:
             self._sub.close()
-            await tg.__aexit__(exc_type, exc, tb)
+            try:
+                await tg.__aexit__(exc_type, exc, tb)
+            finally:
+                # Rows the broker acknowledged but the flusher had not deleted yet:
+                # delete them now so the next boot does not send them again.
+                with contextlib.suppress(StoreError):
+                    await self.sender.flush()
 
     # --- tasks --------------------------------------------------------------------------
 

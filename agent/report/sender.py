@@ -25,12 +25,19 @@ class Sender:
     """One per agent; ``await sender.drain(link)`` inside each connection's TaskGroup."""
 
     def __init__(
-        self, outbox: Outbox, *, window: int = 20, batch: int = 500, ack_timeout: float = 30.0
+        self,
+        outbox: Outbox,
+        *,
+        window: int = 20,
+        batch: int = 500,
+        ack_timeout: float = 30.0,
+        flush_interval: float = 0.05,
     ) -> None:
         self.outbox = outbox
         self.window = max(1, window)
         self.batch = max(window, batch)
         self.ack_timeout = ack_timeout
+        self.flush_interval = flush_interval
         self._acked: list[int] = []
         self._inflight = 0
         self._progress = asyncio.Event()
@@ -61,6 +68,11 @@ class Sender:
     async def _flusher(self) -> NoReturn:
         while True:
             await self._flush_wanted.wait()
+            # Let acknowledgements accumulate a little: every delete is an fsync on the
+            # store thread, which commands (nonce + audit) also wait for. A row deleted
+            # late is at worst sent twice after a crash, with the same seq.
+            if len(self._acked) < self.batch:
+                await asyncio.sleep(self.flush_interval)
             self._flush_wanted.clear()
             await self.flush()
 
