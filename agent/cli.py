@@ -91,6 +91,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
 # command is run (or for --help), so `cleanroom run` starts without loading them all.
 PART_COMMANDS: dict[str, str] = {
     "net": "agent.network.cli_commands",
+    "health": "agent.health.cli_commands",
+    "selftest": "agent.health.cli_commands",
+    "probe": "agent.health.cli_commands",
 }
 
 
@@ -99,7 +102,7 @@ def _register_parts(sub: Any, argv: Sequence[str] | None) -> None:
 
     words = list(sys.argv[1:] if argv is None else argv)
     wanted = next((w for w in words if not w.startswith("-")), None)
-    modules = {PART_COMMANDS[wanted]} if wanted in PART_COMMANDS else set()
+    modules = {PART_COMMANDS[wanted]} if wanted in PART_COMMANDS else set[str]()
     if wanted is None or wanted not in {*PART_COMMANDS, *BUILTIN}:
         modules = set(PART_COMMANDS.values())  # --help, or a typo: show everything
     for name in sorted(modules):

@@ -64,16 +64,16 @@ APC_RPDU2 = PduFamily(
     model=Scalar(ent("318.1.1.26.2.1.1.8.1"), f"{MIB}::rPDU2IdentModelNumber"),
     serial=Scalar(ent("318.1.1.26.2.1.1.9.1"), f"{MIB}::rPDU2IdentSerialNumber"),
     firmware=Scalar(ent("318.1.1.26.2.1.1.6.1"), f"{MIB}::rPDU2IdentFirmwareRevision"),
-    # rPDU2PhaseStatusCurrent.1: hundredths of amps.
+    # rPDU2PhaseStatusCurrent.1: tenths of amps (PowerNet-MIB DESCRIPTION).
     inlet_current=Measurement(
-        ent("318.1.1.26.6.3.1.5.1"), 0.01, "A", f"{MIB}::rPDU2PhaseStatusCurrent"
+        ent("318.1.1.26.6.3.1.5.1"), 0.1, "A", f"{MIB}::rPDU2PhaseStatusCurrent"
     ),
     # rPDU2DeviceStatusPower.1: hundredths of kW.
     inlet_power=Measurement(
         ent("318.1.1.26.4.3.1.5.1"), 10.0, "W", f"{MIB}::rPDU2DeviceStatusPower"
     ),
-    # rPDU2SensorTempHumidityStatusTempC.1: degrees C (integer), optional probe.
+    # rPDU2SensorTempHumidityStatusTempC.1: tenths of degrees C, optional probe.
     temperature=Measurement(
-        ent("318.1.1.26.10.2.2.1.8.1"), 1.0, "degC", f"{MIB}::rPDU2SensorTempHumidityStatusTempC"
+        ent("318.1.1.26.10.2.2.1.8.1"), 0.1, "degC", f"{MIB}::rPDU2SensorTempHumidityStatusTempC"
     ),
 )
