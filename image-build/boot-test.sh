@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
         --expect-sim) EXPECT_SIM=1 ;;
         --no-expect-sim) EXPECT_SIM=0 ;;
         --console-log) CONSOLE_LOG=$(realpath -m "$2"); shift ;;
-        -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
     shift
