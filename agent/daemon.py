@@ -39,6 +39,9 @@ class Context:
     boot_id: str
     version: str = __version__
     status: Callable[[str], None] = field(default=lambda _line: None)
+    # The running parts by name ("network", "power", "health", "lifecycle", "report"),
+    # for the parts that use others; see agent/wiring.py.
+    parts: dict[str, object] = field(default_factory=dict)
 
 
 # A part is built from the context and entered as an async context manager; while
@@ -79,6 +82,8 @@ class Daemon:
         self.parts = parts if parts is not None else default_parts()
         self._stop = asyncio.Event()
         self.started_at = time.monotonic()
+        self.context: Context | None = None
+        self.ready = asyncio.Event()
 
     def request_stop(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -105,7 +110,7 @@ class Daemon:
         self._status(f"starting: rack {config.rack.id}, config {config.digest[:12]}")
         async with AsyncExitStack() as stack:
             store = await stack.enter_async_context(Store(config.resolve(config.store.path)))
-            ctx = Context(
+            ctx = self.context = Context(
                 config=config, store=store, bus=Bus(), boot_id=self.boot_id, status=self._status
             )
             await store.set_meta("last_boot_id", self.boot_id)
@@ -117,6 +122,7 @@ class Daemon:
                 if interval is not None:
                     watchdog = tg.create_task(LoopMonitor(interval).run(), name="watchdog")
                 systemd.notify("READY=1", f"STATUS=running: rack {config.rack.id}")
+                self.ready.set()
                 log.info(
                     "ready in %.3fs (boot id %s)", time.monotonic() - self.started_at, self.boot_id
                 )
@@ -130,7 +136,9 @@ class Daemon:
 
 def default_parts() -> list[PartFactory]:
     """The parts a production daemon runs, in start order."""
-    return [_announce]
+    from agent import wiring  # noqa: PLC0415 - loads every part; `cleanroom version` need not
+
+    return [_announce, *wiring.default_parts()]
 
 
 @contextlib.asynccontextmanager

@@ -53,6 +53,8 @@ def setup_logging(level: int = logging.INFO) -> None:
     """Journal with structured fields under systemd; human lines on stderr otherwise."""
     root = logging.getLogger()
     root.setLevel(level)
+    # httpx logs every request at INFO: one line per Redfish poll would drown the journal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for handler in list(root.handlers):
         root.removeHandler(handler)
     if under_journal():

@@ -17,6 +17,7 @@ from agent.errors import AgentError
 from agent.lifecycle.journal import Journal
 from agent.network.manager import NetworkManager
 from agent.network.model import PHASES, Phase
+from agent.power.manager import PowerManager
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +97,28 @@ class NetworkBridge:
         steps: list[list[Any]] = [[layout.phase, []]]
         steps += [[p, [d]] for d, p in sorted(layout.devices.items())]
         await self.journal.write("network", phase, "entered", devices=devices, layout=steps)
+
+
+class PowerBridge:
+    """The lifecycle's view of the power part: the whole sequence up, or down."""
+
+    def __init__(self, manager: PowerManager) -> None:
+        self.manager = manager
+
+    async def up(self) -> tuple[bool, str]:
+        try:
+            report = await self.manager.power_up()
+        except AgentError as exc:
+            return False, f"power-up failed: {exc}"
+        if report.ok:
+            return True, f"{len(report.groups)} power group(s) up and verified"
+        return False, "; ".join(report.errors())
+
+    async def down(self, reason: str) -> tuple[bool, str]:
+        try:
+            report = await self.manager.power_down(reason)
+        except AgentError as exc:
+            return False, f"power-down failed: {exc}"
+        if report.ok:
+            return True, "workload powered down; protected outlets stay on"
+        return False, "; ".join(report.errors())

@@ -80,6 +80,10 @@ class Lifecycle:
         self.on_run = on_run
         self.state: State = INITIAL
         self.isolation_verified = False
+        # Set by the health part's policy: True while an alarm with action "degraded" is
+        # active. Checked on entering operational, so an alarm raised during the restore
+        # is not lost when it had no edge to report later.
+        self.health_degraded = False
         self.engine: RunbookEngine | None = None
         self.last_run: RunResult | None = None
         self._events: asyncio.Queue[tuple[Event, str, str]] = asyncio.Queue()
@@ -104,6 +108,13 @@ class Lifecycle:
             return row.reason
         self._events.put_nowait((event, actor, reason))
         return None
+
+    def set_health(self, degraded: bool, reason: str) -> None:
+        """The health policy's level changed: degrade or recover when that applies now."""
+        self.health_degraded = degraded
+        event = Event.DEGRADE if degraded else Event.RECOVERED
+        if not isinstance(self._check(self.state, event), Refusal):
+            self.post(event, actor="health", reason=reason)
 
     def decide(self, step_id: str, decision: Decision) -> str | None:
         """An operator's answer to a runbook step that waits (retry / skip / abort)."""
@@ -223,6 +234,8 @@ class Lifecycle:
 
     async def _entry_action(self, state: State) -> Outcome | None:
         handler = {
+            State.OPERATIONAL: self._operational,
+            State.DEGRADED: self._degraded,
             State.ARRIVAL: self._arrival,
             State.SELFTEST: self._selftest,
             State.ISOLATE: self._isolate,
@@ -232,10 +245,20 @@ class Lifecycle:
             State.SHUTDOWN: self._shutdown,
             State.DRILL: self._drill,
         }.get(state)
-        if handler is None:  # operational, degraded: wait for an event from outside
-            await asyncio.Event().wait()
-            return None
+        assert handler is not None, f"no entry action for {state}"
         return await handler()
+
+    async def _operational(self) -> Outcome | None:
+        if self.health_degraded:
+            return Outcome(Event.DEGRADE, "a degrading alarm is active")
+        await asyncio.Event().wait()  # until an event from outside
+        return None
+
+    async def _degraded(self) -> Outcome | None:
+        if not self.health_degraded:
+            return Outcome(Event.RECOVERED, "no degrading alarm is active")
+        await asyncio.Event().wait()
+        return None
 
     async def _arrival(self) -> Outcome:
         return Outcome(Event.BOOTED, "controller up")
