@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -219,3 +221,73 @@ def test_agent_unit_matches_the_daemon_contract() -> None:
         "AF_INET6",
         "AF_NETLINK",
     ]
+
+
+MDWE_PROBE = """
+import asyncio, ctypes, mmap, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# PR_SET_MDWE (65), PR_MDWE_REFUSE_EXEC_GAIN (1): the kernel's form of what systemd's
+# MemoryDenyWriteExecute=yes enforces with seccomp (Linux 6.3+).
+if libc.prctl(65, 1, 0, 0, 0) != 0:
+    sys.exit(77)
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    sys.exit("a writable+executable mapping was allowed: the probe proves nothing")
+except PermissionError:
+    pass
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+key = Ed25519PrivateKey.generate()
+key.public_key().verify(key.sign(b"cmd"), b"cmd")
+import msgspec, sqlite3, ssl
+assert msgspec.json.decode(msgspec.json.encode({"a": 1})) == {"a": 1}
+sqlite3.connect(":memory:").execute("select 1")
+ssl.create_default_context()
+import pyroute2, pysnmp.hlapi.v3arch.asyncio
+from gufo.snmp.aio import SnmpSession
+async def get():
+    error = None
+    for _ in range(20):  # snmpd may still be starting: a refused or lost GET is retried
+        try:
+            async with SnmpSession(addr="127.0.0.1", port=int(sys.argv[1]),
+                                   community="public", timeout=1) as session:
+                return await session.get("1.3.6.1.2.1.1.5.0")
+        except Exception as exc:
+            error = exc
+            await asyncio.sleep(0.25)
+    sys.exit(f"snmpd on port {sys.argv[1]} never answered: {error!r}")
+print(asyncio.run(get()))
+"""
+
+
+def test_dependencies_survive_memory_deny_write_execute(tmp_path: Path) -> None:
+    # The unit sets MemoryDenyWriteExecute=yes: a dependency that starts generating code
+    # (a JIT, libffi closures) would crash the agent only on the controller. Exercise the
+    # Rust and C cores under the same rule here, with a real SNMP GET for gufo-snmp.
+    snmpd = shutil.which("snmpd") or "/usr/sbin/snmpd"
+    if not Path(snmpd).exists():
+        pytest.skip("snmpd not found: apt-get install snmpd")
+    conf = tmp_path / "snmpd.conf"
+    conf.write_text("rocommunity public 127.0.0.1\nsysName mdwe-probe\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [snmpd, "-f", "-Lo", "-C", "-c", str(conf), f"udp:127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", MDWE_PROBE, str(port)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        server.terminate()
+        server.wait()
+    if result.returncode == 77:
+        pytest.skip("kernel without PR_SET_MDWE (Linux < 6.3): cannot emulate the unit's rule")
+    assert result.returncode == 0, result.stderr
+    assert "mdwe-probe" in result.stdout
