@@ -76,6 +76,10 @@ class DecisionStream:
     async def get(self) -> UpsDecision:
         return await self._queue.get()
 
+    def pending(self) -> int:
+        """Decisions received and not read yet."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         self._owner._streams.discard(self)
 
