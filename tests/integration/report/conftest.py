@@ -6,14 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from broker import Mosquitto, clients_present, mosquitto_path
-
-
-def require_broker() -> None:
-    if mosquitto_path() is None:
-        pytest.skip("mosquitto is not installed: apt-get install mosquitto")
-    if not clients_present():
-        pytest.skip("mosquitto_pub/mosquitto_sub are missing: apt-get install mosquitto-clients")
+from broker import Mosquitto, require_broker
 
 
 @pytest.fixture

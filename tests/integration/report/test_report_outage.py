@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broker import Mosquitto
-from conftest import require_broker
+from broker import Mosquitto, require_broker
 from report_helpers import BASE, RACK, SITE, Subscriber, agent_command, broker_settings
 
 from agent.bus import Bus

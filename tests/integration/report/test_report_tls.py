@@ -10,8 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from broker import Mosquitto, free_tcp_port
-from conftest import require_broker
+from broker import Mosquitto, free_tcp_port, require_broker
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
