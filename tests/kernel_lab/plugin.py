@@ -72,12 +72,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = VmRun(config.rootpath, [item.nodeid for item in marked])
     config.stash[_RUN_KEY] = run
     wanted = {id(item) for item in marked}
-    items[:] = [
-        KernelLabItem.from_parent(item.parent, name=item.name, original=item, run=run)
-        if id(item) in wanted and item.parent is not None
-        else item
-        for item in items
-    ]
+    # The stand-ins go last: the VM, started when collection ends, then boots while the
+    # host's own tests run, and the first stand-in waits for whatever is left of it.
+    stand_ins: list[pytest.Item] = []
+    for item in marked:
+        assert item.parent is not None  # an Item always sits in a module or class
+        stand_ins.append(
+            KernelLabItem.from_parent(item.parent, name=item.name, original=item, run=run)
+        )
+    items[:] = [item for item in items if id(item) not in wanted] + stand_ins
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Boot now, in the background: the VM's minute of emulated work then overlaps the
+    # host's own tests instead of following them.
+    run = session.config.stash.get(_RUN_KEY, None)
+    if session.testsfailed:  # collection errors: the session stops before any test
+        return
+    if run is not None and not session.config.option.collectonly and session.items:
+        run.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN_KEY, None)
+    if run is not None:
+        run.abort()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -139,9 +158,11 @@ class InnerRecorder:
         self.entries: dict[str, _Entry] = {}
         self.collect_errors: list[str] = []
         self.started = time.monotonic()
+        self.uptime_at_start = _uptime()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.started = time.monotonic()
+        self.uptime_at_start = _uptime()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -166,9 +187,20 @@ class InnerRecorder:
         document = {
             "kernel": os.uname().release,
             "session_seconds": round(time.monotonic() - self.started, 2),
+            # Seconds since the guest booted, to split the overhead into its parts.
+            "uptime_session_start": self.uptime_at_start,
+            "uptime_session_end": _uptime(),
             "collect_errors": self.collect_errors,
             "results": {k: {"outcome": v.outcome, "text": v.text} for k, v in self.entries.items()},
         }
         partial = self.folder / "results.json.tmp"
         partial.write_text(json.dumps(document, indent=1))
         partial.replace(self.folder / "results.json")
+
+
+def _uptime() -> float:
+    """Seconds since this (guest) kernel booted."""
+    try:
+        return float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0

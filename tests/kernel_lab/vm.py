@@ -28,6 +28,7 @@ from . import payload
 
 _PREPARE = "scripts/kernel-lab-prepare.sh"
 _DEFAULT_TIMEOUT_S = 900.0
+_KEEP_RUNS = 10  # result folders kept under .kernel-lab/runs for post-mortems
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class InnerResult:
 
 
 class VmRun:
-    """Boots the VM at most once, on the first :meth:`result` call, for all node ids."""
+    """Boots the VM at most once for all node ids: :meth:`start` launches it in the
+    background (so it overlaps the host's own tests), :meth:`result` waits for it."""
 
     def __init__(self, rootdir: Path, nodeids: list[str]) -> None:
         self.rootdir = rootdir
@@ -46,15 +48,23 @@ class VmRun:
         # Another vng-compatible command (tests of this runner use one that runs the guest
         # command on the host: everything but the kernel is then real).
         self.vng = Path(os.environ.get("KERNEL_LAB_VNG") or Path(sys.executable).parent / "vng")
+        self.timeout = float(os.environ.get("KERNEL_LAB_TIMEOUT", _DEFAULT_TIMEOUT_S))
         self.summary = ""
         self.folder: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._started = 0.0
+        self._payload_s = 0.0
         self._results: dict[str, InnerResult] | None = None
         self._skip_reason = ""
         self._failure = ""
 
+    @property
+    def finished(self) -> bool:
+        return self._results is not None or bool(self._skip_reason or self._failure)
+
     def result(self, nodeid: str) -> InnerResult:
-        if self._results is None and not (self._skip_reason or self._failure):
-            self._boot()
+        if not self.finished:
+            self._wait()
         if self._skip_reason:
             pytest.skip(self._skip_reason)
         if self._failure:
@@ -67,6 +77,11 @@ class VmRun:
                 f"the kernel-lab VM ran but did not report {nodeid}\n{self._inner_context()}",
             )
         return found
+
+    def abort(self) -> None:
+        """Kill the VM if it still runs (the session ended before its tests)."""
+        if self._proc is not None and self._proc.poll() is None:
+            _kill_group(self._proc)
 
     # -- preparation ------------------------------------------------------------------
 
@@ -102,11 +117,13 @@ class VmRun:
         pytest_argv = [
             sys.executable, "-m", "pytest",
             "-p", "pytest_asyncio.plugin", "-p", "tests.kernel_lab.plugin",
-            "-p", "no:cacheprovider", "-q", f"--junitxml={folder / 'junit.xml'}",
+            "-p", "no:cacheprovider", "-q", "--durations=10",
+            f"--junitxml={folder / 'junit.xml'}",
             *self.nodeids,
         ]  # fmt: skip
         lines = [
             "#!/bin/sh",
+            f"cut -d' ' -f1 /proc/uptime > {shlex.quote(str(folder / 'uptime-script'))}",
             f"cd {shlex.quote(str(self.rootdir))} || exit 90",
             *(f"export {key}={shlex.quote(value)}" for key, value in env.items()),
             f"{shlex.join(pytest_argv)} > {shlex.quote(str(folder / 'inner.log'))} 2>&1",
@@ -116,7 +133,11 @@ class VmRun:
 
     # -- the boot -----------------------------------------------------------------------
 
-    def _boot(self) -> None:
+    def start(self) -> None:
+        """Launch the VM in the background; idempotent. Unavailability is remembered and
+        reported (as a skip) by :meth:`result`."""
+        if self._proc is not None or self.finished:
+            return
         missing = self._missing()
         if missing:
             self._skip_reason = f"kernel lab unavailable: {missing}"
@@ -126,9 +147,11 @@ class VmRun:
         folder = runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         folder.mkdir()
         self.folder = folder
-        started = time.monotonic()
+        for old in sorted(runs.iterdir())[:-_KEEP_RUNS]:
+            shutil.rmtree(old, ignore_errors=True)
+        self._started = time.monotonic()
         pylib = payload.build(self.cache / "pylib")
-        built = time.monotonic()
+        self._payload_s = time.monotonic() - self._started
         script = folder / "inner.sh"
         script.write_text(self._script(folder, pylib))
         vmlinuz = (self.cache / "vmlinuz.path").read_text().strip()
@@ -139,9 +162,8 @@ class VmRun:
         ]  # fmt: skip
         # vng finds its helpers (virtme-run) on PATH.
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        timeout = float(os.environ.get("KERNEL_LAB_TIMEOUT", _DEFAULT_TIMEOUT_S))
         with (folder / "vng.log").open("wb") as log:
-            proc = subprocess.Popen(
+            self._proc = subprocess.Popen(
                 argv,
                 cwd=self.rootdir,
                 env=env,
@@ -150,20 +172,25 @@ class VmRun:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # one process group: vng, qemu and helpers
             )
-            try:
-                proc.wait(timeout=timeout)
-            except BaseException:
-                # Timeout, Ctrl-C or anything else: no VM may outlive the test run.
-                _kill_group(proc)
-                if not isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
-                    raise
-                self._failure = (
-                    f"the kernel-lab VM did not finish within {timeout:.0f} s "
-                    f"(KERNEL_LAB_TIMEOUT); logs in {folder}\n{self._inner_context()}"
-                )
-                return
-        wall = time.monotonic() - started
-        self._collect(folder, wall, built - started)
+
+    def _wait(self) -> None:
+        self.start()
+        if self._proc is None or self.folder is None:
+            return  # unavailable: start() recorded why
+        remaining = self.timeout - (time.monotonic() - self._started)
+        try:
+            self._proc.wait(timeout=max(remaining, 0.0))
+        except BaseException:
+            # Timeout, Ctrl-C or anything else: no VM may outlive the test run.
+            _kill_group(self._proc)
+            if not isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
+                raise
+            self._failure = (
+                f"the kernel-lab VM did not finish within {self.timeout:.0f} s "
+                f"(KERNEL_LAB_TIMEOUT); logs in {self.folder}\n{self._inner_context()}"
+            )
+            return
+        self._collect(self.folder, time.monotonic() - self._started, self._payload_s)
 
     def _collect(self, folder: Path, wall: float, payload_s: float) -> None:
         results_file = folder / "results.json"
@@ -179,11 +206,17 @@ class VmRun:
             for nodeid, entry in document["results"].items()
         }
         inner = float(document["session_seconds"])
+        try:
+            script_at = float((folder / "uptime-script").read_text())
+        except (OSError, ValueError):
+            script_at = 0.0
+        start_at, end_at = document["uptime_session_start"], document["uptime_session_end"]
         self.summary = (
             f"{len(self.nodeids)} test(s) in 1 VM boot (kernel {document['kernel']}): "
-            f"{wall:.1f} s wall, of which {inner:.1f} s inside the pytest session and "
-            f"{wall - inner:.1f} s boot, interpreter start and shutdown overhead "
-            f"(payload {payload_s:.1f} s); logs in {folder}"
+            f"{wall:.1f} s wall = {inner:.1f} s of tests + {wall - inner:.1f} s overhead: "
+            f"guest boot {script_at:.1f} s, Python and pytest start {start_at - script_at:.1f} s, "
+            f"qemu start/stop and payload {wall - end_at:.1f} s (payload {payload_s:.1f} s); "
+            f"logs in {folder}"
         )
 
     def _vng_tail(self) -> str:
