@@ -195,7 +195,9 @@ class PowerManager:
         self._tg = None
         for stream in list(self._streams):
             stream.close()
-        await self._stack.__aexit__(exc_type, exc, tb)
+        # Not the body's exception: an asyncio.TaskGroup would wrap it in an
+        # ExceptionGroup, and callers catch our errors (PolicyRefusal...) by type.
+        await self._stack.__aexit__(None, None, None)
 
     async def _open_bmc(self, stack: contextlib.AsyncExitStack, device: str, bmc: Bmc) -> None:
         timing = BmcTiming(
@@ -418,6 +420,105 @@ class PowerManager:
         if any(s == OutletState.ON for s in states):
             return True
         return None
+
+    async def set_outlet_power(
+        self, pdu: str, outlet: int, on: bool, *, remote: bool = True
+    ) -> str:
+        """Switch one outlet by number (the operator's escape hatch). Switching on is
+        budgeted as its device's; switching a protected outlet off is refused when
+        ``remote``."""
+        async with self._lock:
+            owner = self._owner.get((pdu, outlet), "")
+            if on and owner in self.sequencer.members:
+                run = Run(self.sequencer, "up", f"{pdu}:{outlet} on", None)
+                await self.sequencer.snapshot(run)
+                group = group_of(self.config, owner)
+                self.budget.check(owner, group=group.name if group else "")
+            result = await self.switch(pdu, outlet, on, remote=remote)
+        what = f" ({owner})" if owner else ""
+        done = "switched" if result.sent else "already"
+        return f"{pdu}:{outlet}{what}: {done} {result.after.value}"
+
+    async def status(self) -> dict[str, Any]:
+        """Everything ``cleanroom power status`` shows, as plain data: PDUs, UPSes,
+        devices (outlets and host state) and the budget of every feed."""
+        async with self._lock:
+            run = Run(self.sequencer, "up", "status", None)
+            await self.sequencer.snapshot(run)
+        hosts: dict[str, str] = {}
+
+        async def host(device: str, bmc: BmcDriver) -> None:
+            try:
+                async with asyncio.timeout(self._bmc_timeout_s):
+                    hosts[device] = await bmc.power_state()
+            except (DeviceError, TimeoutError) as exc:
+                hosts[device] = f"unreachable ({exc})" if str(exc) else "unreachable"
+
+        upses: list[dict[str, Any]] = []
+        async with asyncio.TaskGroup() as tg:
+            for device, bmc in self._bmcs.items():
+                if any(
+                    run.state(r) == OutletState.ON for r in self.sequencer.members[device].outlets
+                ):
+                    tg.create_task(host(device, bmc), name=f"power-status-{device}")
+                else:
+                    hosts[device] = "off (no outlet power)"
+        for ups in self.config.ups:
+            entry: dict[str, Any] = {"id": ups.id, "budget_w": ups.budget_w}
+            try:
+                st = await self.ups_status(ups.id)
+            except DeviceError as exc:
+                entry |= {"reachable": False, "error": str(exc)}
+            else:
+                entry |= {
+                    "reachable": True,
+                    "on_battery": st.on_battery,
+                    "runtime_s": st.runtime_s,
+                    "charge_pct": st.charge_pct,
+                    "output_w": st.output_power_w,
+                }
+            upses.append(entry)
+        devices = []
+        for member in self.sequencer.members.values():
+            group = group_of(self.config, member.id)
+            devices.append(
+                {
+                    "id": member.id,
+                    "kind": member.kind,
+                    "group": group.name if group else "",
+                    "host": hosts.get(member.id),
+                    "outlets": [
+                        {
+                            "pdu": r.pdu,
+                            "outlet": r.outlet,
+                            "state": run.state(r).value,
+                            "protected": r.outlet in self._protected.get(r.pdu, ()),
+                        }
+                        for r in member.outlets
+                    ],
+                }
+            )
+        pdus = [
+            {
+                "id": p.id,
+                "reachable": p.id not in run.dead,
+                "driver": self._drivers[p.id].family.key if p.id in self._drivers else None,
+                "error": run.dead.get(p.id),
+            }
+            for p in self.config.pdu
+        ]
+        feeds = [
+            {
+                "feed": f.feed,
+                "kind": f.kind,
+                "load_w": f.load_w,
+                "nominal_w": f.nominal_w,
+                "unaccounted_w": f.unaccounted_w,
+                "budget_w": f.budget_w,
+            }
+            for f in self.budget.feeds()
+        ]
+        return {"pdus": pdus, "upses": upses, "devices": devices, "budget": feeds}
 
     def _member(self, device: str) -> Member:
         member = self.sequencer.members.get(device)

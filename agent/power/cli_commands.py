@@ -1,0 +1,275 @@
+"""``cleanroom power status | on | off | cycle TARGET | up | down``: the power commands.
+
+``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli.py). They talk
+to the PDUs, BMCs and UPS directly, without the daemon, the store or MQTT, so the rack
+can be powered by hand when everything else is failing.
+
+TARGET is a device id (``hv-1``, ``tor-1``) or one outlet as ``PDU:OUTLET``
+(``pdu-a:7``). The console is local, but a protected outlet (the controller's, the
+switch's) is still only switched off with ``--force``: one typo must not cut the rack
+off from the ARS. ``up`` and ``down`` print each step as it happens; with ``--json``
+they print JSON Lines (``{"progress": ...}`` per step, then ``{"report": ...}``), the
+other commands one JSON object. Exit code 0 when the rack did what was asked, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from agent.bus import Bus
+from agent.conf import RackConfig, load_config
+from agent.errors import AgentError, ConfigError, PolicyRefusal
+from agent.power.manager import VIAS, PowerManager
+from agent.power.sequencer import PowerReport, Progress
+
+DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
+_OUTLET = re.compile(r"^(?P<pdu>[^:\s]+):(?P<outlet>\d+)$")
+# Steps that take time: shown when they start even when the output is not a terminal.
+_WAITS = frozenset({"inrush delay", "BMC answers", "settle", "host shutdown", "host on"})
+T = TypeVar("T")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``power`` and its subcommands to an argparse subparsers object."""
+    power = subparsers.add_parser("power", help="outlets, servers and the whole rack's power")
+    sub = power.add_subparsers(dest="power_command", required=True, metavar="POWER_COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("status", help="every outlet, host, PDU, UPS and power budget")
+    common(p)
+    p.set_defaults(handler=cmd_status)
+    for name, text in (
+        ("on", "power a device (outlets, then its BMC) or one PDU:OUTLET on"),
+        ("off", "power a device (graceful BMC shutdown) or one PDU:OUTLET off"),
+        ("cycle", "off, pause, on"),
+    ):
+        p = sub.add_parser(name, help=text)
+        common(p)
+        p.add_argument("target", metavar="TARGET", help="a device id, or PDU:OUTLET")
+        p.add_argument(
+            "--via",
+            choices=VIAS,
+            default="auto",
+            help="auto (default): outlets then BMC to go on, the BMC's graceful shutdown "
+            "to go off (outlets when it has no BMC); outlet; bmc",
+        )
+        if name != "on":
+            p.add_argument(
+                "--force",
+                action="store_true",
+                help="allow switching a protected outlet (controller, switch) off",
+            )
+        if name == "cycle":
+            p.add_argument("--pause", type=float, default=5.0, help="seconds off (default 5)")
+        p.set_defaults(handler=cmd_switch, action=name)
+    p = sub.add_parser("up", help="the whole power-up sequence, group by group, within budget")
+    common(p)
+    p.set_defaults(handler=cmd_up)
+    p = sub.add_parser("down", help="the staged power-down: servers gracefully, then outlets")
+    common(p)
+    p.add_argument("--reason", default="operator at the console: cleanroom power down")
+    p.set_defaults(handler=cmd_down)
+
+
+# --- plumbing ------------------------------------------------------------------------------
+
+
+def _run(config: RackConfig, op: Callable[[PowerManager], Awaitable[T]]) -> T:
+    async def main() -> T:
+        # The CLI is a one-shot: the daemon (when running) owns the UPS policy.
+        async with PowerManager(config, Bus(), watch_ups=False) as power:
+            return await op(power)
+
+    return asyncio.run(main())
+
+
+def _dump(data: Any, out: TextIO | None = None, *, indent: int | None = 2) -> None:
+    stream = out or sys.stdout  # looked up per call: tests and callers may swap it
+    json.dump(data, stream, indent=indent, sort_keys=True, default=str)
+    stream.write("\n")
+    stream.flush()
+
+
+class LiveProgress:
+    """Prints each step of a sequence as it happens. On a terminal a started step shows
+    at once and its line is completed in place; in a log only results and waits show."""
+
+    def __init__(self, out: TextIO, *, as_json: bool) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.tty = out.isatty() and not as_json
+        self._t0 = time.monotonic()
+        self._open: tuple[str, str] | None = None
+
+    def __call__(self, p: Progress) -> None:
+        if self.as_json:
+            _dump(
+                {"progress": asdict(p) | {"at": round(p.at - self._t0, 3)}}, self.out, indent=None
+            )
+            return
+        stamp = f"{p.at - self._t0:7.1f}s"
+        label = f"{p.group or '-':<12} {p.device or '':<8} {p.step}"
+        detail = f"  ({p.detail})" if p.detail else ""
+        if p.status == "start":
+            self.finish()
+            if self.tty:
+                self.out.write(f"{stamp}  {label} ...{detail}")
+                self._open = (p.device, p.step)
+            elif p.step in _WAITS:
+                self.out.write(f"{stamp}  {label} ...{detail}\n")
+        elif self.tty and self._open == (p.device, p.step):
+            self.out.write(f"\r\033[K{stamp}  {label}: {p.status}{detail}\n")
+            self._open = None
+        else:
+            self.finish()
+            self.out.write(f"{stamp}  {label}: {p.status}{detail}\n")
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self._open is not None:
+            self.out.write("\n")
+            self._open = None
+
+
+def _print_report(report: PowerReport, as_json: bool) -> None:
+    if as_json:
+        _dump({"report": report.to_dict()}, indent=None)
+        return
+    print(report.summary())
+    for problem in report.errors():
+        print(f"  error: {problem}")
+    for warning in report.warnings():
+        print(f"  warning: {warning}")
+
+
+def _fail(args: argparse.Namespace, exc: AgentError) -> int:
+    hint = ""
+    if isinstance(exc, PolicyRefusal) and "protected" in str(exc) and args.action != "on":
+        hint = "from this console, add --force to switch it anyway"
+    if args.json:
+        _dump({"ok": False, "error": str(exc), "hint": hint or None})
+    else:
+        print(f"cleanroom power {args.action}: {exc}", file=sys.stderr)
+        if hint:
+            print(f"  ({hint})", file=sys.stderr)
+    return 1
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    status = _run(config, lambda power: power.status())
+    problems = [p["id"] for p in status["pdus"] if not p["reachable"]]
+    problems += [u["id"] for u in status["upses"] if not u["reachable"]]
+    if args.json:
+        _dump(status | {"ok": not problems})
+        return 0 if not problems else 1
+    for pdu in status["pdus"]:
+        state = f"ok ({pdu['driver']})" if pdu["reachable"] else f"UNREACHABLE: {pdu['error']}"
+        print(f"pdu {pdu['id']:<10} {state}")
+    for ups in status["upses"]:
+        if not ups["reachable"]:
+            print(f"ups {ups['id']:<10} UNREACHABLE: {ups['error']}")
+            continue
+        source = {True: "ON BATTERY", False: "on mains", None: "source unknown"}[ups["on_battery"]]
+        runtime = "?" if ups["runtime_s"] is None else f"{ups['runtime_s'] / 60:.0f} min"
+        print(
+            f"ups {ups['id']:<10} {source}, runtime {runtime}, charge "
+            f"{ups['charge_pct'] if ups['charge_pct'] is not None else '?'} %, "
+            f"output {ups['output_w'] if ups['output_w'] is not None else '?'} W"
+        )
+    print(f"\n{'device':<10} {'group':<12} {'host':<22} outlets")
+    for dev in status["devices"]:
+        outlets = "  ".join(
+            f"{o['pdu']}:{o['outlet']}={o['state']}{'*' if o['protected'] else ''}"
+            for o in dev["outlets"]
+        )
+        host = dev["host"] or "-"
+        print(f"{dev['id']:<10} {dev['group'] or '-':<12} {host[:22]:<22} {outlets}")
+    print("  (* protected: never switched off remotely nor by a power-down)")
+    print(f"\n{'feed':<14} {'load W':>8} {'budget W':>9}")
+    for feed in status["budget"]:
+        name = f"{feed['kind']} {feed['feed']}"
+        print(f"{name:<14} {feed['load_w']:>8.0f} {feed['budget_w']:>9.0f}")
+    return 0 if not problems else 1
+
+
+def cmd_switch(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    action: str = args.action
+    remote = not getattr(args, "force", False)
+    match = _OUTLET.match(args.target)
+    is_outlet = match is not None and config.find_pdu(match.group("pdu")) is not None
+    if not is_outlet and args.target not in config.device_ids():
+        raise ConfigError(
+            [
+                f"power {action}: {args.target!r} is neither a device id nor PDU:OUTLET; "
+                f"devices: {', '.join(config.device_ids())}"
+            ]
+        )
+
+    async def one(power: PowerManager, on: bool) -> str:
+        if match is not None and is_outlet:
+            pdu, outlet = match.group("pdu"), int(match.group("outlet"))
+            return await power.set_outlet_power(pdu, outlet, on, remote=remote)
+        return await power.set_device_power(args.target, on, args.via, remote=remote)
+
+    async def op(power: PowerManager) -> list[str]:
+        if action == "on":
+            return [await one(power, True)]
+        lines = [await one(power, False)]
+        if action == "cycle":
+            await asyncio.sleep(max(0.0, args.pause))
+            lines.append(await one(power, True))
+        return lines
+
+    try:
+        lines = _run(config, op)
+    except AgentError as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        return _fail(args, exc)
+    if args.json:
+        _dump({"ok": True, "target": args.target, "action": action, "summary": lines})
+    else:
+        for line in lines:
+            print(line)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    live = LiveProgress(sys.stdout, as_json=args.json)
+    try:
+        report = _run(config, lambda power: power.power_up(progress=live))
+    except PolicyRefusal as exc:
+        live.finish()
+        if args.json:
+            _dump({"report": {"ok": False, "refusal": str(exc)}}, indent=None)
+        else:
+            print(f"power up STOPPED: {exc}")
+        return 1
+    _print_report(report, args.json)
+    return 0 if report.ok else 1
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    live = LiveProgress(sys.stdout, as_json=args.json)
+    report = _run(config, lambda power: power.power_down(args.reason, progress=live))
+    _print_report(report, args.json)
+    return 0 if report.ok else 1

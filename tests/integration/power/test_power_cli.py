@@ -1,0 +1,151 @@
+"""``cleanroom power ...`` against the simulated demo rack over UDP and HTTP.
+
+The commands run as the operator runs them (argparse, then the handler, which starts its
+own event loop), in a worker thread so the simulator keeps serving on the test's loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agent.conf import RackConfig
+from agent.errors import ConfigError
+from agent.power.cli_commands import register
+from agent.sim.compose import SimRack
+from agent.sim.testing import relocate
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "config" / "demo-rack.toml"
+
+
+def fast_demo(tmp_path: Path, **replace: str) -> Path:
+    path, _ = relocate(DEMO, tmp_path)
+    text = path.read_text()
+    text = text.replace('inrush_delay = "500ms"', 'inrush_delay = "100ms"')
+    text = text.replace('settle = "1s"', 'settle = "0s"')
+    text = text.replace('timeout = "1s"\nretries = 2', 'timeout = "300ms"\nretries = 1')
+    text = text.replace('graceful_timeout = "10s"', 'graceful_timeout = "2s"')
+    for old, new in replace.items():
+        text, count = re.subn(old, new, text, flags=re.M)
+        assert count, f"the demo config no longer has {old!r}"
+    path.write_text(text)
+    return path
+
+
+async def cleanroom(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="cleanroom")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = await asyncio.to_thread(args.handler, args)
+    return code
+
+
+@pytest.fixture
+async def rack(tmp_path: Path) -> AsyncIterator[tuple[SimRack, str]]:
+    from agent.conf import load_config  # noqa: PLC0415
+
+    path = fast_demo(tmp_path)
+    config: RackConfig = load_config(path)
+    async with SimRack(config) as sim:
+        yield sim, str(path)
+
+
+async def test_status_up_and_down(
+    rack: tuple[SimRack, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim, config = rack
+    assert await cleanroom("power", "status", "--config", config, "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["ok"] is True
+    assert {p["id"]: p["driver"] for p in status["pdus"]} == {
+        "pdu-a": "apc_rpdu2",
+        "pdu-b": "raritan_pdu2",
+    }
+    devices = {d["id"]: d for d in status["devices"]}
+    assert devices["tor-1"]["outlets"][0] == {
+        "pdu": "pdu-a",
+        "outlet": 1,
+        "state": "on",
+        "protected": True,
+    }
+    assert devices["hv-1"]["host"] == "off (no outlet power)"
+    assert status["upses"][0]["on_battery"] is False
+
+    assert await cleanroom("power", "up", "--config", config) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[-1].startswith("power up ok in ")
+    assert lines[-1].endswith(": 6 on")
+    assert any(re.search(r"hypervisors\s+hv-1\s+outlet pdu-a:3 on: ok", line) for line in lines)
+    assert any(re.search(r"storage\s+stor-1\s+host on: ok", line) for line in lines)
+    assert any("inrush delay ..." in line for line in lines)
+
+    assert await cleanroom("power", "status", "--config", config) == 0
+    human = capsys.readouterr().out
+    assert re.search(r"^hv-2\s+hypervisors\s+on\s+pdu-a:4=on\s+pdu-b:4=on$", human, re.M), human
+    assert re.search(r"^tor-1\s+network\s+-\s+pdu-a:1=on\*\s+pdu-b:1=on\*$", human, re.M)
+
+    assert await cleanroom("power", "down", "--config", config, "--json") == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    report = records[-1]["report"]
+    assert report["ok"] is True
+    assert report["direction"] == "down"
+    assert [g["name"] for g in report["groups"]] == ["hypervisors", "storage", "network"]
+    steps = [r["progress"] for r in records[:-1]]
+    assert {"group", "device", "step", "status", "detail", "at"} <= set(steps[0])
+    assert any(s["step"] == "outlet pdu-a:1 off" and s["status"] == "skipped" for s in steps)
+    assert sim.snmp.outlet_powered("pdu-a", 1)
+    assert not sim.snmp.outlet_powered("pdu-a", 3)
+
+
+async def test_on_off_cycle_and_protected_outlets(
+    rack: tuple[SimRack, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim, config = rack
+    assert await cleanroom("power", "off", "tor-1", "--via", "outlet", "--config", config) == 1
+    err = capsys.readouterr().err
+    assert "tor-1: outlet(s) pdu-a:1, pdu-b:1 are protected" in err
+    assert "add --force" in err
+    assert sim.snmp.outlet_powered("pdu-b", 1)
+
+    code = await cleanroom("power", "on", "pdu-a:7", "--json", "--config", config)
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["summary"] == ["pdu-a:7: switched on"]
+
+    code = await cleanroom("power", "cycle", "hv-1", "--pause", "0", "--config", config)
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "hv-1: already off",
+        "hv-1: " + ", ".join(["outlet pdu-a:3 on", "outlet pdu-b:3 on", "host on (BMC)"]),
+    ]
+    assert sim.host_on("hv-1")
+
+    force = ("--via", "outlet", "--force", "--config", config)
+    assert await cleanroom("power", "off", "pdu-b:1", *force) == 0
+    assert capsys.readouterr().out.strip() == "pdu-b:1 (tor-1): switched off"
+    assert not sim.snmp.outlet_powered("pdu-b", 1)
+
+    with pytest.raises(ConfigError, match="'hv-9' is neither a device id nor PDU:OUTLET"):
+        await cleanroom("power", "on", "hv-9", "--config", config)
+
+
+async def test_up_stops_on_the_budget_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.conf import load_config  # noqa: PLC0415
+
+    path = fast_demo(tmp_path, **{r"^budget_w = 6000": "budget_w = 1500"})
+    async with SimRack(load_config(path)) as sim:
+        assert await cleanroom("power", "up", "--config", str(path)) == 1
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("power up STOPPED: power budget: group 'hypervisors', device 'hv-2'")
+    assert re.search(r"would take UPS 'ups-1' to \d+ W \(1200 W already on", last), last
+    assert "budget of 1500 W" in last
+    assert not sim.snmp.outlet_powered("pdu-a", 4)
