@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from agent.conf.schema import OutletRef, RackConfig, Server, Step, Switch
-from agent.conf.steps import STEP_ARGS
-from agent.conf.units import Duration
+from agent.conf.steps import STEP_ARGS, parse_args
 
 
 def cross_check(config: RackConfig) -> list[str]:
@@ -292,18 +291,12 @@ def _check_runbook(c: RackConfig, out: list[str]) -> None:
 def _check_step_args(c: RackConfig, step: Step) -> list[str]:
     args_type = STEP_ARGS[step.kind]
     try:
-        args = msgspec.convert(step.args, args_type, strict=True, dec_hook=_durations)
+        args = parse_args(step.args, args_type)
     except msgspec.ValidationError as exc:
         text = str(exc)
         msg, _, path = text.partition(" - at `$")
         return [f"{path.rstrip('`')}: {msg} (step kind {step.kind!r})"]
     return args.check(c)
-
-
-def _durations(type_: type, value: object) -> object:
-    if type_ is Duration:
-        return Duration.parse(value)
-    raise NotImplementedError(f"no decoder for {type_!r}")
 
 
 def find_cycle(steps: list[Step]) -> list[str]:

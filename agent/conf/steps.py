@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import msgspec
 
@@ -124,6 +124,20 @@ class RestoreArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
         if not self.argv:
             return [".argv: give the restore program and its arguments as a list"]
         return []
+
+
+def _durations(type_: type, value: object) -> object:
+    if type_ is Duration:
+        return Duration.parse(value)
+    raise NotImplementedError(f"no decoder for {type_!r}")
+
+
+A = TypeVar("A", bound="_Args")
+
+
+def parse_args(args: dict[str, Any], args_type: type[A]) -> A:
+    """A step's ``args`` as the record of its kind (durations parsed like the config)."""
+    return msgspec.convert(args, args_type, strict=True, dec_hook=_durations)
 
 
 STEP_ARGS: dict[str, type[_Args]] = {

@@ -255,6 +255,9 @@ class RunbookEngine:
                 error = f"timed out after {step.timeout:g}s"
             except AgentError as exc:
                 error = str(exc)
+            except Exception as exc:  # a bug in a step kind fails that step, not the agent
+                log.exception("step %s: unexpected error", step_id)
+                error = f"internal error in the {step.kind} step kind: {exc!r}"
             else:
                 await self.journal.write(
                     "step",

@@ -14,10 +14,8 @@ import asyncio
 import contextlib
 import os
 
-import msgspec
-
 from agent.conf.schema import Step
-from agent.conf.steps import CommandArgs, RestoreArgs
+from agent.conf.steps import CommandArgs, RestoreArgs, parse_args
 from agent.errors import AgentError
 from agent.lifecycle.steps.context import StepContext
 
@@ -77,13 +75,13 @@ class Command:
         return [self.ctx.expand(a) for a in argv]
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, CommandArgs)
+        args = parse_args(step.args, CommandArgs)
         return await run_argv(
             self._argv(args.argv), cwd=args.cwd, env=args.env, ok_codes=tuple(args.success_codes)
         )
 
     async def check(self, step: Step) -> bool:
-        args = msgspec.convert(step.args, CommandArgs)
+        args = parse_args(step.args, CommandArgs)
         if not args.check_argv:
             return False
         try:
@@ -102,11 +100,11 @@ class Restore:
         return [self.ctx.expand(a, image=image) for a in argv]
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, RestoreArgs)
+        args = parse_args(step.args, RestoreArgs)
         return await run_argv(self._argv(args, args.argv))
 
     async def check(self, step: Step) -> bool:
-        args = msgspec.convert(step.args, RestoreArgs)
+        args = parse_args(step.args, RestoreArgs)
         if not args.check_argv:
             return False
         try:

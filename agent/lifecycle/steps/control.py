@@ -3,10 +3,8 @@ network through the parts that own them (handed in as small protocols)."""
 
 from __future__ import annotations
 
-import msgspec
-
 from agent.conf.schema import Step
-from agent.conf.steps import PowerArgs, PromptArgs, VlanArgs
+from agent.conf.steps import PowerArgs, PromptArgs, VlanArgs, parse_args
 from agent.errors import AgentError
 from agent.lifecycle.steps.context import PowerControl, StepContext
 
@@ -18,7 +16,7 @@ class Prompt:
         self.ctx = ctx
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, PromptArgs)
+        args = parse_args(step.args, PromptArgs)
         if step.id in self.ctx.prompts.acked:
             return f"acknowledged by {self.ctx.prompts.acked[step.id]}"
         await self.ctx.prompts.ask(step.id, args.message).wait()
@@ -41,11 +39,11 @@ class Power:
         return self.ctx.power
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, PowerArgs)
+        args = parse_args(step.args, PowerArgs)
         return await self._control(step).set_device_power(args.target, args.state == "on", args.via)
 
     async def check(self, step: Step) -> bool:
-        args = msgspec.convert(step.args, PowerArgs)
+        args = parse_args(step.args, PowerArgs)
         return await self._control(step).device_power(args.target) == (args.state == "on")
 
 
@@ -54,7 +52,7 @@ class Vlan:
         self.ctx = ctx
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, VlanArgs)
+        args = parse_args(step.args, VlanArgs)
         if self.ctx.network is None:
             raise AgentError(
                 f"step {step.id}: no network control in this run; cannot move ports to {args.phase}"
@@ -62,7 +60,7 @@ class Vlan:
         return await self.ctx.network.enter_phase(args.phase, args.devices)
 
     async def check(self, step: Step) -> bool:
-        args = msgspec.convert(step.args, VlanArgs)
+        args = parse_args(step.args, VlanArgs)
         if self.ctx.network is None:
             return False
         return await self.ctx.network.in_phase(args.phase, args.devices)

@@ -13,12 +13,11 @@ import binascii
 import hashlib
 from pathlib import Path
 
-import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agent.conf.schema import Step
-from agent.conf.steps import VerifyImageArgs
+from agent.conf.steps import VerifyImageArgs, parse_args
 from agent.errors import AgentError
 from agent.lifecycle.steps.context import StepContext
 
@@ -70,7 +69,7 @@ class VerifyImage:
         self.ctx = ctx
 
     def _paths(self, step: Step) -> tuple[VerifyImageArgs, Path, Path]:
-        args = msgspec.convert(step.args, VerifyImageArgs)
+        args = parse_args(step.args, VerifyImageArgs)
         return args, self.ctx.config.resolve(args.path), self.ctx.config.resolve(args.signature)
 
     async def run(self, step: Step) -> str:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import msgspec
-
 from agent.adapters import http
 from agent.conf.schema import Step
-from agent.conf.steps import WaitHttpArgs, WaitTcpArgs
+from agent.conf.steps import WaitHttpArgs, WaitTcpArgs, parse_args
 from agent.errors import AgentError
 
 _CONNECT_TIMEOUT = 2.0
@@ -34,11 +32,11 @@ async def tcp_answers(host: str, port: int) -> bool:
 
 class WaitTcp:
     async def check(self, step: Step) -> bool:
-        args = msgspec.convert(step.args, WaitTcpArgs)
+        args = parse_args(step.args, WaitTcpArgs)
         return await tcp_answers(args.host, args.port)
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, WaitTcpArgs)
+        args = parse_args(step.args, WaitTcpArgs)
         loop = asyncio.get_running_loop()
         started = loop.time()
         while not await tcp_answers(args.host, args.port):
@@ -60,10 +58,10 @@ class WaitHttp:
         return None
 
     async def check(self, step: Step) -> bool:
-        return await self._once(msgspec.convert(step.args, WaitHttpArgs)) is None
+        return await self._once(parse_args(step.args, WaitHttpArgs)) is None
 
     async def run(self, step: Step) -> str:
-        args = msgspec.convert(step.args, WaitHttpArgs)
+        args = parse_args(step.args, WaitHttpArgs)
         # The engine's timeout scope ends this loop; its error then says "timed out".
         while await self._once(args) is not None:
             await asyncio.sleep(args.interval)
