@@ -84,9 +84,7 @@ async def witnessed(sim: SimRack) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_power_up_follows_groups_staggers_outlets_and_boots_servers(
-    sim: SimRack,
-) -> None:
+async def test_up_in_groups_with_inrush_spacing_then_down_in_reverse(sim: SimRack) -> None:
     bus = Bus()
     sub = bus.subscribe()
     seen: list[Progress] = []
@@ -138,6 +136,41 @@ async def test_power_up_follows_groups_staggers_outlets_and_boots_servers(
     assert again.ok
     assert len(sim.snmp.set_log.entries(kind="set")) == before
     assert sum(len(bmc.resets) for bmc in sim.bmcs.values()) == 5
+
+    # Down: groups in reverse, each group's servers shut down gracefully (ForceOff when
+    # the OS ignores it) before any of its outlets is cut; protected outlets stay on.
+    sim.bmcs["hv-3"].graceful_hangs = True  # its OS ignores the button: ForceOff
+    async with manager(sim.config, Bus()) as power:
+        mark = len(sim.snmp.set_log.entries())
+        report = await power.power_down("operator asked")
+    await witnessed(sim)
+    assert report.ok, report.errors()
+    entries = sim.snmp.set_log.entries()[mark:]
+    offs = [(e.device, e.oid) for e in entries if e.kind == "power" and e.oid.startswith("outlet.")]
+    # Hypervisors (last cord first, last member first), then storage; never the switch
+    # (outlet 1) nor the controller (outlet 24).
+    expected = [(pdu, f"outlet.{n}") for n in (6, 5, 4, 3, 2) for pdu in ("pdu-b", "pdu-a")]
+    assert offs == expected
+    bmc = [(e.device, e.value) for e in entries if e.oid == "redfish:Reset"]
+    assert ("hv-3", "ForceOff") in bmc
+    assert {d for d, v in bmc if v == "GracefulShutdown"} == {
+        "hv-1",
+        "hv-2",
+        "hv-3",
+        "bkp-1",
+        "stor-1",
+    }
+    last_graceful = max(e.t for e in entries if e.oid == "redfish:Reset" and e.device != "stor-1")
+    first_cut = min(e.t for e in entries if e.kind == "power" and e.oid.startswith("outlet."))
+    assert last_graceful < first_cut, "outlets are cut only after the group's shutdowns"
+    for pdu in ("pdu-a", "pdu-b"):
+        assert sim.snmp.outlet_powered(pdu, 1)
+        assert sim.snmp.outlet_powered(pdu, 24)
+    hv3 = next(d for g in report.groups for d in g.devices if d.device == "hv-3")
+    assert "host off (forced)" in hv3.actions
+    assert hv3.warnings
+    tor = next(d for g in report.groups for d in g.devices if d.device == "tor-1")
+    assert tor.outcome == "kept_on"
 
 
 async def test_a_group_over_the_budget_is_refused_before_any_of_its_outlets(
@@ -208,45 +241,6 @@ async def test_a_stuck_outlet_is_named_and_a_second_cord_keeps_the_device_up(
     assert not sim.bmcs["hv-2"].is_answering()
 
 
-async def test_power_down_goes_in_reverse_graceful_first_and_keeps_protected_outlets(
-    sim: SimRack,
-) -> None:
-    sim.bmcs["hv-3"].graceful_hangs = True  # its OS ignores the button: ForceOff
-    async with manager(sim.config, Bus()) as power:
-        await power.power_up()
-        mark = len(sim.snmp.set_log.entries())
-        report = await power.power_down("operator asked")
-    await witnessed(sim)
-    assert report.ok, report.errors()
-    entries = sim.snmp.set_log.entries()[mark:]
-    offs = [(e.device, e.oid) for e in entries if e.kind == "power" and e.oid.startswith("outlet.")]
-    # Hypervisors (last cord first, last member first), then storage; never the switch
-    # (outlet 1) nor the controller (outlet 24).
-    expected = [(pdu, f"outlet.{n}") for n in (6, 5, 4, 3, 2) for pdu in ("pdu-b", "pdu-a")]
-    assert sorted(offs, key=expected.index) == offs
-    assert sorted(offs) == sorted(expected)
-    bmc = [(e.device, e.value) for e in entries if e.oid == "redfish:Reset"]
-    assert ("hv-3", "ForceOff") in bmc
-    assert {d for d, v in bmc if v == "GracefulShutdown"} == {
-        "hv-1",
-        "hv-2",
-        "hv-3",
-        "bkp-1",
-        "stor-1",
-    }
-    last_graceful = max(e.t for e in entries if e.oid == "redfish:Reset" and e.device != "stor-1")
-    first_cut = min(e.t for e in entries if e.kind == "power" and e.oid.startswith("outlet."))
-    assert last_graceful < first_cut, "outlets are cut only after the group's shutdowns"
-    for pdu in ("pdu-a", "pdu-b"):
-        assert sim.snmp.outlet_powered(pdu, 1)
-        assert sim.snmp.outlet_powered(pdu, 24)
-    hv3 = next(d for g in report.groups for d in g.devices if d.device == "hv-3")
-    assert "host off (forced)" in hv3.actions
-    assert hv3.warnings
-    tor = next(d for g in report.groups for d in g.devices if d.device == "tor-1")
-    assert tor.outcome == "kept_on"
-
-
 async def test_device_power_and_protected_outlets_for_remote_requests(sim: SimRack) -> None:
     async with manager(sim.config, Bus()) as power:
         assert await power.device_power("hv-1") is False
@@ -264,3 +258,20 @@ async def test_device_power_and_protected_outlets_for_remote_requests(sim: SimRa
         # From the local console the operator may cut the switch.
         await power.set_device_power("tor-1", False, "outlet", remote=False)
         assert not sim.snmp.outlet_powered("pdu-a", 1)
+
+
+async def test_a_power_down_preempts_a_power_up_in_progress(tmp_path: Path) -> None:
+    config = fast_demo(tmp_path, **{r'^settle = "100ms"': 'settle = "30s"'})
+    async with SimRack(config) as sim, manager(config, Bus()) as power:
+        steps: list[Progress] = []
+        up = asyncio.create_task(power.power_up(progress=steps.append))
+        async with asyncio.timeout(10):
+            while not any(p.step == "settle" for p in steps):
+                await asyncio.sleep(0.02)
+        report = await power.power_down("UPS critical (test)")
+        with pytest.raises(PolicyRefusal, match=r"power-up interrupted by a power-down \(UPS"):
+            await up
+        assert report.ok
+        assert outlet_sets(sim) == [], "the storage group never started"
+        # The manager is usable afterwards.
+        assert await power.device_power("stor-1") is False
