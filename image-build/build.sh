@@ -155,6 +155,11 @@ install -D -m 0644 "$REPO/README.md" "$ROOTFS/usr/share/doc/cleanroom-agent/READ
 install -D -m 0644 "$REPO/systemd/README.md" "$ROOTFS/usr/share/doc/cleanroom-agent/systemd.md"
 install -D -m 0644 "$REPO/systemd/cleanroom-agent.service.d/site-override.conf.example" \
     "$ROOTFS/usr/share/doc/cleanroom-agent/site-override.conf.example"
+# The approved firmware baselines the self-test holds devices against (agent/health
+# looks in /usr/share/cleanroom/firmware when not running from a checkout). Read-only and
+# covered by the signed manifest, like the agent itself.
+install -d -m 0755 "$ROOTFS/usr/share/cleanroom/firmware"
+install -m 0644 "$REPO"/firmware/*.toml "$REPO"/firmware/README.md "$ROOTFS/usr/share/cleanroom/firmware/"
 cp -r --no-preserve=ownership "$HERE/overlay/." "$ROOTFS/"
 for overlay in "${OVERLAYS[@]}"; do
     step "site overlay $overlay"
