@@ -108,6 +108,7 @@ class Reporter:
         self.commands = CommandRunner(self)
         self._link: Link | None = None
         self._status_dirty = asyncio.Event()
+        self._online = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
@@ -122,6 +123,10 @@ class Reporter:
     @property
     def link(self) -> Link | None:
         return self._link
+
+    async def wait_connected(self) -> None:
+        """Return once a session is up (birth published, commands subscribed)."""
+        await self._online.wait()
 
     async def record_audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Append to the audit chain and queue it for MQTT (local operator actions...)."""
@@ -257,12 +262,14 @@ class Reporter:
             await self._publish_status(link, online=True)  # the birth
             await link.subscribe(self.topics.command_filter, qos=1)
             self._link = link
+            self._online.set()
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._read(link), name="report.mqtt.intake")
                 tg.create_task(self.sender.drain(link), name="report.mqtt.sender")
                 tg.create_task(self._status_loop(link), name="report.mqtt.status")
         finally:
             self._link = None
+            self._online.clear()
 
     async def _publish_status(self, link: Link, *, online: bool) -> None:
         payload = msgspec.json.encode(self.build_status(online=online))

@@ -136,8 +136,7 @@ async def command_round_trips(broker: Mosquitto, folder: Path) -> tuple[list[flo
             handlers={"bench.noop": noop},
         ) as reporter,
     ):
-        while not reporter.connected:
-            await asyncio.sleep(0.01)
+        await reporter.wait_connected()
         client = BrokerSettings(urls=(broker.url,), client_id="bench-ars")
         async with connect(client) as link:
             await link.subscribe("bench/replies", qos=1)

@@ -3,6 +3,7 @@ response topic with the correlation data, and every refusal is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from pathlib import Path
@@ -144,8 +145,8 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
         )
         async with reporter:
             await replies.ready("ars/replies/probe")
-            while not reporter.connected:
-                await replies.wait_for(lambda _ms: reporter.connected, what="agent connected")
+            async with asyncio.timeout(20):
+                await reporter.wait_connected()
             for name, verb, env, retain, expected in cases:
                 await publish(
                     mosquitto.port,
