@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import random
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -96,15 +97,23 @@ def _outlet_loads(config: RackConfig) -> dict[str, dict[int, float]]:
     return loads
 
 
-def build_specs(config: RackConfig) -> list[PduSpec | SwitchSpec | UpsSpec]:
+def build_specs(
+    config: RackConfig, dirty_seed: int | None = None
+) -> list[PduSpec | SwitchSpec | UpsSpec]:
+    """The simulator's specs for a config. The switch always arrives dirty (every port
+    untagged in VLAN 1, all up, uplink included); with ``dirty_seed`` the PDU outlets
+    also arrive in random states, as a rack used and trucked without a clean stop would."""
     loads = _outlet_loads(config)
     cred = {name: sim_credentials(name, c) for name, c in config.credentials.items()}
     specs: list[PduSpec | SwitchSpec | UpsSpec] = []
     # Protected outlets (controller, switch) are on when the rack arrives: the controller
     # is running on them. Everything else starts off, as after transport.
     protected = config.protected_outlets()
+    rng = random.Random(dirty_seed)  # noqa: S311 - a reproducible mess, not security
     for pdu in config.pdu:
-        on = protected.get(pdu.id, frozenset())
+        on = set(protected.get(pdu.id, frozenset()))
+        if dirty_seed is not None:
+            on |= {n for n in range(1, pdu.outlets + 1) if rng.random() < 0.5}
         specs.append(
             PduSpec(
                 id=pdu.id,
@@ -164,10 +173,15 @@ class SimRack:
     """``async with SimRack(config) as sim:`` runs the whole simulated rack."""
 
     def __init__(
-        self, config: RackConfig, *, set_log_path: Path | None = None, scenario: Path | None = None
+        self,
+        config: RackConfig,
+        *,
+        set_log_path: Path | None = None,
+        scenario: Path | None = None,
+        dirty_seed: int | None = None,
     ) -> None:
         self.config = config
-        self.specs = build_specs(config)
+        self.specs = build_specs(config, dirty_seed)
         self.snmp = SimulatedRack(
             self.specs, host="127.0.0.1", set_log_path=set_log_path, scenario=scenario
         )

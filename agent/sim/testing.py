@@ -23,7 +23,7 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 def relocate(
-    config: Path, folder: Path, *, store: str = "state/agent.db"
+    config: Path, folder: Path, *, store: str = "state/agent.db", fast: bool = False
 ) -> tuple[Path, dict[int, int]]:
     """Write a copy of ``config`` into ``folder`` on free ports; return it and the port map.
 
@@ -42,6 +42,9 @@ def relocate(
         text = re.sub(_NUMBER_ALONE.format(old), str(new), text)
     text = re.sub(r'^(path\s*=\s*)".*agent\.db"', rf'\1"{store}"', text, flags=re.M)
     text = re.sub(r'^(report_dir\s*=\s*)".*"', r'\1"state/drills"', text, flags=re.M)
+    if fast:  # tests: the same rack, with the power-up pauses cut short
+        text = re.sub(r'^(inrush_delay\s*=\s*)".*"', r'\1"100ms"', text, flags=re.M)
+        text = re.sub(r'^(settle\s*=\s*)".*"', r'\1"0s"', text, flags=re.M)
     folder.mkdir(parents=True, exist_ok=True)
     for asset in config.parent.iterdir():
         if asset.is_dir() and not (folder / asset.name).exists():

@@ -34,10 +34,7 @@ TRIAL_TIMEOUT = 90.0
 
 
 def fast_config(folder: Path) -> Path:
-    path, _ = relocate(DEMO, folder)
-    text = path.read_text().replace('inrush_delay = "500ms"', 'inrush_delay = "100ms"')
-    path.write_text(text.replace('settle = "1s"', 'settle = "0s"'))
-    return path
+    return relocate(DEMO, folder, fast=True)[0]
 
 
 def _state(db: Path) -> str | None:
