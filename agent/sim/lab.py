@@ -27,12 +27,12 @@ from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from agent.adapters.netlink import BridgeVlan, Netlink, create_netns, list_netns, remove_netns
 from agent.errors import EnvironmentMissing
 
-__all__ = ["HOSPITAL", "LabHost", "NetworkLab", "PortTable"]
+__all__ = ["HOSPITAL", "LabHost", "NetworkLab", "PortTable", "SwitchPortState"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,21 @@ HOSPITAL = "hospital"
 """Logical name of the namespace that stands for the hospital network."""
 
 _PING_TIMEOUT_S = 10.0  # ping -W 1 -c 1 ends in about a second; this bounds a stuck process
+
+
+class SwitchPortState(Protocol):
+    """What the simulated switch reports per port (agent.sim.snmp.switch.PortState)."""
+
+    @property
+    def port(self) -> int: ...
+    @property
+    def pvid(self) -> int: ...
+    @property
+    def tagged(self) -> frozenset[int]: ...
+    @property
+    def untagged(self) -> frozenset[int]: ...
+    @property
+    def admin_up(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,15 @@ class NetworkLab:
         self._stack = AsyncExitStack()
         self._nl: Netlink | None = None
         self._lock = asyncio.Lock()
+        # observe() -> applier task: the switch's latest port states, and a generation
+        # count so settled() knows when the bridge has caught up.
+        self._pending: dict[int, PortTable] = {}
+        self._wake = asyncio.Event()
+        self._requested = 0
+        self._applied = 0
+        self._caught_up = asyncio.Condition()
+        self._group: asyncio.TaskGroup | None = None
+        self._applier: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -144,6 +168,12 @@ class NetworkLab:
         except BaseException:
             await self._teardown()
             raise
+        # Entered here, in the owner's task, so failures of the applier reach the owner.
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._applier = self._group.create_task(
+            self._apply_observed(), name=f"lab-{self.prefix}-applier"
+        )
         return self
 
     async def __aexit__(
@@ -152,7 +182,16 @@ class NetworkLab:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._teardown()
+        try:
+            if self._applier is not None:
+                self._applier.cancel()  # it loops forever; the group then closes
+            if self._group is not None:
+                # Not given the body's exception: TaskGroup would wrap it in an
+                # ExceptionGroup, and the caller must see its own exception unchanged.
+                await self._group.__aexit__(None, None, None)
+        finally:
+            self._group = self._applier = None
+            await self._teardown()
 
     async def _teardown(self) -> None:
         # Shielded so a cancellation that arrives while we clean up cannot leave a bridge
@@ -274,6 +313,46 @@ class NetworkLab:
                 )
             await nl.set_up(ifname, admin_up)
             self._tables[port] = table
+
+    def observe(self, states: Mapping[int, SwitchPortState]) -> None:
+        """Observer for the simulated switch (``switch.on_vlan_change(lab.observe)``).
+
+        Synchronous, as the switch calls it from its SET handler: it only records the
+        latest state of the lab's ports; the lab's applier task then makes the bridge match.
+        Await :meth:`settled` before probing.
+        """
+        ports = {host.port for host in self.hosts.values()}
+        for port, state in states.items():
+            if port in ports:
+                self._pending[port] = PortTable(
+                    pvid=state.pvid or None,
+                    tagged=frozenset(state.tagged),
+                    untagged=frozenset(state.untagged),
+                    admin_up=state.admin_up,
+                )
+        self._requested += 1
+        self._wake.set()
+
+    async def settled(self) -> None:
+        """Return once every state passed to :meth:`observe` so far is applied."""
+        target = self._requested
+        async with self._caught_up:
+            await self._caught_up.wait_for(lambda: self._applied >= target)
+
+    async def _apply_observed(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            generation = self._requested
+            pending, self._pending = self._pending, {}
+            for port, table in sorted(pending.items()):
+                if self._tables.get(port) != table:
+                    await self.apply_port(
+                        port, table.pvid, table.tagged, table.untagged, table.admin_up
+                    )
+            async with self._caught_up:
+                self._applied = generation
+                self._caught_up.notify_all()
 
     async def port_vlans(self, port: int) -> list[BridgeVlan]:
         """The bridge's VLAN entries for ``port``, read back from the kernel."""

@@ -70,6 +70,48 @@ async def test_degraded_lab_pings_across_plain_bridge_and_cleans_up() -> None:
     assert await _leftovers(prefix) == ([], [])
 
 
+async def test_switch_observer_drives_the_lab() -> None:
+    """The simulated switch's observer hook feeds the lab; degraded mode still applies the
+    admin state, which is enough to see the effect on a plain bridge."""
+    _need_root()
+    from agent.sim.snmp.switch import PortState  # noqa: PLC0415  (pysnmp: import after skip)
+
+    def state(port: int, *, up: bool) -> PortState:
+        return PortState(port, 1000 + port, up, up, 10, frozenset({10}), frozenset({20}))
+
+    async with NetworkLab({"srv1": 1, "srv2": 2}, vlan_filtering=False) as lab:
+        # Ports the lab does not have (7) are ignored.
+        lab.observe({1: state(1, up=True), 2: state(2, up=False), 7: state(7, up=True)})
+        await lab.settled()
+        assert lab.table(2) == PortTable(
+            pvid=10, tagged=frozenset({20}), untagged=frozenset({10}), admin_up=False
+        )
+        assert await lab.ping("srv1", "srv2") is False
+        lab.observe({2: state(2, up=False)})
+        lab.observe({2: state(2, up=True)})  # only the latest state matters
+        await lab.settled()
+        assert await lab.ping("srv1", "srv2") is True
+
+
+async def test_a_state_the_lab_cannot_apply_fails_its_owner() -> None:
+    _need_root()
+    from agent.sim.snmp.switch import PortState  # noqa: PLC0415  (pysnmp: import after skip)
+
+    both = frozenset({10})  # tagged and untagged at once: no port can do that
+    prefixes: list[str] = []
+
+    async def run() -> None:
+        async with NetworkLab({"srv1": 1}, vlan_filtering=False) as lab:
+            prefixes.append(lab.prefix)
+            lab.observe({1: PortState(1, 1001, True, True, 10, both, both)})
+            await lab.settled()
+
+    with pytest.raises(ExceptionGroup) as info:
+        await run()
+    assert info.group_contains(ValueError, match="both tagged and untagged")
+    assert await _leftovers(prefixes[0]) == ([], [])
+
+
 async def test_two_labs_side_by_side_do_not_collide() -> None:
     _need_root()
     async with (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 
 import pytest
 
@@ -75,6 +76,31 @@ async def test_hospital_unreachable_from_quarantine_ports() -> None:
         # An admin-down port forwards nothing even inside its VLAN.
         await lab.apply_port(2, pvid=QUARANTINE, untagged={QUARANTINE}, admin_up=False)
         assert await lab.ping("srv1", "srv2") is False
+
+
+@dataclass(frozen=True)
+class _State:
+    """The fields of the simulated switch's PortState the lab reads (importing the switch
+    itself would pull pysnmp into the VM's slow start-up for nothing)."""
+
+    port: int
+    pvid: int
+    tagged: frozenset[int] = frozenset()
+    untagged: frozenset[int] = frozenset()
+    admin_up: bool = True
+
+
+async def test_switch_observer_moves_ports_between_vlans() -> None:
+    _need_root()
+    async with NetworkLab({"srv1": 1}, hospital_port=24) as lab:
+        # Factory state of a switch: everything untagged in VLAN 1, so everything talks.
+        lab.observe({p: _State(p, 1, untagged=frozenset({1})) for p in (1, 24)})
+        await lab.settled()
+        assert await lab.ping("srv1", HOSPITAL)
+        lab.observe({1: _State(1, QUARANTINE, untagged=frozenset({QUARANTINE}))})
+        await lab.settled()
+        assert await lab.port_vlans(1) == [BridgeVlan(QUARANTINE, pvid=True, untagged=True)]
+        assert not await lab.ping("srv1", HOSPITAL)
 
 
 async def _run(*argv: str) -> tuple[int, str]:
