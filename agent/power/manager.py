@@ -29,7 +29,7 @@ from typing import Any, Literal, Self
 from agent.adapters.snmp import SnmpClient
 from agent.bus import Bus, Event
 from agent.conf.schema import Bmc, RackConfig
-from agent.errors import AgentError, DeviceError, PolicyRefusal
+from agent.errors import AgentError, ConfigError, DeviceError, PolicyRefusal
 from agent.power.actions import ActionPolicy, ActionResult, switch_outlet
 from agent.power.bmc import BmcDriver, BmcTiming
 from agent.power.budget import PowerBudget
@@ -406,7 +406,7 @@ class PowerManager:
             try:
                 driver = await self.driver(ref.pdu)
                 states.append((await driver.read_outlet(self._client(ref.pdu), ref.outlet)).state)
-            except DeviceError:
+            except (DeviceError, ConfigError):
                 states.append(OutletState.UNKNOWN)
         if states and all(s == OutletState.OFF for s in states):
             return False

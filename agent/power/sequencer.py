@@ -32,7 +32,13 @@ from typing import Any, Literal, Protocol
 from agent.bus import Bus
 from agent.conf.schema import Bmc, OutletRef, PowerGroup, RackConfig
 from agent.conf.units import Duration
-from agent.errors import AgentError, DeviceError, DeviceUnreachable, PolicyRefusal
+from agent.errors import (
+    AgentError,
+    ConfigError,
+    DeviceError,
+    DeviceUnreachable,
+    PolicyRefusal,
+)
 from agent.power.actions import ActionResult
 from agent.power.bmc import BmcDriver
 from agent.power.budget import PowerBudget
@@ -269,7 +275,7 @@ class Sequencer:
             try:
                 for number, state in (await self.plant.outlet_states(pdu)).items():
                     run.states[(pdu, number)] = state
-            except DeviceError as exc:
+            except (DeviceError, ConfigError) as exc:  # silent, or a model we cannot drive
                 run.dead[pdu] = str(exc)
                 run.tell("", pdu, "read outlets", "failed", str(exc))
 
@@ -302,7 +308,7 @@ class Sequencer:
         # A meter that does not answer only loses us a reading, not the sequence.
         try:
             return await reading
-        except DeviceError as exc:
+        except (DeviceError, ConfigError) as exc:
             log.info("power: meter reading skipped: %s", exc)
             return None
 
@@ -312,9 +318,11 @@ class Sequencer:
         run = Run(self, "up", "power-up sequence", progress)
         self.bus.emit("power.sequence", SOURCE, direction="up", phase="started")
         await self.snapshot(run)
+        # One pause for the whole run: inrush peaks do not care about group boundaries.
+        pause = Pause(0.0, run, "")
         try:
             for group in groups_of(self.config):
-                await self._group_up(run, group)
+                await self._group_up(run, group, pause)
         except PolicyRefusal as exc:
             run.report.refusal = str(exc)
             run.tell("", "", "refused", "failed", str(exc))
@@ -374,14 +382,14 @@ class Sequencer:
             refusal=run.report.refusal,
         )
 
-    async def _group_up(self, run: Run, group: PowerGroup) -> None:
+    async def _group_up(self, run: Run, group: PowerGroup, pause: Pause) -> None:
         result = GroupResult(group.name)
         run.report.groups.append(result)
         devices = [self.members[m] for m in group.members if m in self.members]
         todo = [m.id for m in devices if any(run.state(r) != OutletState.ON for r in m.outlets)]
         run.tell(group.name, "", "budget", "start", f"checking {len(todo)} device(s) to switch")
         self.budget.project(group.name, todo)
-        pause = Pause(float(group.inrush_delay), run, group.name)
+        pause.delay, pause.group = float(group.inrush_delay), group.name
         outcomes: list[tuple[Member, DeviceResult]] = []
         for member in devices:
             outcome = DeviceResult(member.id, group.name)
@@ -404,6 +412,8 @@ class Sequencer:
         if group.settle > 0:
             run.tell(group.name, "", "settle", "start", f"{float(group.settle):g} s")
             await asyncio.sleep(float(group.settle))
+            if group.settle >= group.inrush_delay:
+                pause.armed = False  # the settle already spaced the next switch-on
 
     # --- device steps --------------------------------------------------------------------
 
@@ -534,7 +544,7 @@ class Sequencer:
             run.tell(group, member.id, f"{where} off", "start")
             try:
                 action = await self.plant.switch(ref.pdu, ref.outlet, False, remote=remote)
-            except DeviceError as exc:
+            except (DeviceError, ConfigError) as exc:
                 if isinstance(exc, DeviceUnreachable):
                     run.dead[ref.pdu] = str(exc)
                 outcome.fail(f"{where}: {exc}")

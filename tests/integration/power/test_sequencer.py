@@ -56,10 +56,20 @@ def manager(config: RackConfig, bus: Bus, **kwargs: object) -> PowerManager:
     )
 
 
+def quicken(sim: SimRack) -> SimRack:
+    """Relays and BMCs faster than the demo's: the timings under test are the agent's."""
+    for pdu in sim.config.pdu:
+        sim.snmp.pdu(pdu.id).command_delay_s = 0.02
+    for bmc in sim.bmcs.values():
+        bmc.boot_delay_s = 0.1
+        bmc.graceful_shutdown_s = 0.1
+    return sim
+
+
 @pytest.fixture
 async def sim(tmp_path: Path) -> AsyncIterator[SimRack]:
     async with SimRack(fast_demo(tmp_path)) as rack:
-        yield rack
+        yield quicken(rack)
 
 
 def outlet_sets(sim: SimRack) -> list[tuple[float, str, int]]:
@@ -182,6 +192,7 @@ async def test_a_group_over_the_budget_is_refused_before_any_of_its_outlets(
         **{r'(id = "pdu-b"(?:\n[^\[]*?)*?)inlet_budget_w = 3680': r"\g<1>inlet_budget_w = 1300"},
     )
     async with SimRack(config) as sim, manager(config, Bus()) as power:
+        quicken(sim)
         with pytest.raises(PolicyRefusal) as info:
             await power.power_up()
         text = str(info.value)
@@ -263,6 +274,7 @@ async def test_device_power_and_protected_outlets_for_remote_requests(sim: SimRa
 async def test_a_power_down_preempts_a_power_up_in_progress(tmp_path: Path) -> None:
     config = fast_demo(tmp_path, **{r'^settle = "100ms"': 'settle = "30s"'})
     async with SimRack(config) as sim, manager(config, Bus()) as power:
+        quicken(sim)
         steps: list[Progress] = []
         up = asyncio.create_task(power.power_up(progress=steps.append))
         async with asyncio.timeout(10):
