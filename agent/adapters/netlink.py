@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from pyroute2 import AsyncIPRoute, netns
+from pyroute2 import config as pyroute2_config
 from pyroute2.netlink.exceptions import NetlinkError
 
 from agent.errors import EnvironmentMissing, NegativeReply
@@ -43,6 +44,15 @@ _AF_BRIDGE = 7
 _RTEXT_FILTER_BRVLAN = 1 << 1
 _NO_FEATURE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT}
 _LAB_FIX = "run inside the kernel lab (tests/kernel_lab) or on Debian's kernel"
+
+# pyroute2 makes namespaces and namespace sockets in a forked helper and gives it 2 s to
+# answer (10 s in all for a socket). A loaded controller, or the emulated kernel-lab VM,
+# can take longer to fork a Python process, and a timeout there would look like a netlink
+# failure. This module is pyroute2's only user in the process, so it owns these settings.
+pyroute2_config.default_communicate_timeout = max(pyroute2_config.default_communicate_timeout, 30)
+pyroute2_config.default_create_socket_timeout = max(
+    pyroute2_config.default_create_socket_timeout, 60
+)
 
 
 class NetlinkRefused(NegativeReply):

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 HOSPITAL = "hospital"
 """Logical name of the namespace that stands for the hospital network."""
 
-_PING_TIMEOUT_S = 10.0  # ping -W 1 -c 1 ends in about a second; this bounds a stuck process
+_PING_SLACK_S = 10.0  # beyond ping's own -W wait: bounds a stuck `ip netns exec`
 
 
 class SwitchPortState(Protocol):
@@ -112,7 +112,9 @@ class NetworkLab:
 
     ``servers`` maps each server's name to its bridge port; ``hospital_port`` is the port
     of the hospital uplink's namespace (named :data:`HOSPITAL`). Hosts get consecutive
-    addresses in ``subnet`` (a 10.x network, in the lab's namespaces only).
+    addresses in ``subnet`` (a 10.x network, in the lab's namespaces only). A ping waits
+    ``ping_wait_s`` for its answer (``ping -c 1 -W 1`` by default; slow emulated VMs may
+    want more).
     """
 
     def __init__(
@@ -122,6 +124,7 @@ class NetworkLab:
         hospital_port: int | None = None,
         vlan_filtering: bool = True,
         subnet: str = "10.213.0.0/24",
+        ping_wait_s: int = 1,
     ) -> None:
         hosts = dict(servers)
         if hospital_port is not None:
@@ -138,7 +141,10 @@ class NetworkLab:
             raise ValueError(f"lab: subnet {subnet} is not inside 10.0.0.0/8; use a 10.x net")
         if network.num_addresses - 2 < len(hosts):
             raise ValueError(f"lab: subnet {subnet} is too small for {len(hosts)} hosts")
+        if ping_wait_s < 1:
+            raise ValueError(f"lab: ping_wait_s must be at least 1 s, got {ping_wait_s}")
         self.vlan_filtering = vlan_filtering
+        self.ping_wait_s = ping_wait_s
         self._wanted = hosts
         self._network = network
         self.prefix = ""
@@ -378,7 +384,7 @@ class NetworkLab:
 
     async def ping(self, src: str, dst: str) -> bool:
         """True when one ICMP echo from ``src``'s namespace to ``dst``'s address is
-        answered within a second."""
+        answered within ``ping_wait_s``."""
         if src not in self.hosts or dst not in self.hosts:
             raise KeyError(
                 f"lab {self.prefix}: unknown host {src!r} or {dst!r}: {sorted(self.hosts)}"
@@ -389,13 +395,14 @@ class NetworkLab:
             )
         argv = [
             "ip", "netns", "exec", self.hosts[src].netns,
-            "ping", "-n", "-q", "-c", "1", "-W", "1", str(self.hosts[dst].address.ip),
+            "ping", "-n", "-q", "-c", "1", "-W", str(self.ping_wait_s),
+            str(self.hosts[dst].address.ip),
         ]  # fmt: skip
         proc = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
         try:
-            async with asyncio.timeout(_PING_TIMEOUT_S):
+            async with asyncio.timeout(self.ping_wait_s + _PING_SLACK_S):
                 _, err = await proc.communicate()
         except BaseException:
             if proc.returncode is None:

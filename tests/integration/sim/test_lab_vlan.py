@@ -20,6 +20,9 @@ pytestmark = [pytest.mark.kernel_lab, pytest.mark.root]
 
 QUARANTINE = 999
 CLEAN = 20
+# The emulated VM can be starved by a busy host; a lost answer must not look like isolation
+# holding, so pings wait longer than the default second.
+WAIT = 2
 
 
 def _need_root() -> None:
@@ -29,7 +32,7 @@ def _need_root() -> None:
 
 async def test_new_ports_are_fail_closed() -> None:
     _need_root()
-    async with NetworkLab({"srv1": 1, "srv2": 2}, hospital_port=24) as lab:
+    async with NetworkLab({"srv1": 1, "srv2": 2}, hospital_port=24, ping_wait_s=WAIT) as lab:
         async with Netlink() as nl:
             assert await nl.bridge_vlan_filtering(lab.bridge)
         for port in (1, 2, 24):
@@ -40,7 +43,7 @@ async def test_new_ports_are_fail_closed() -> None:
 
 async def test_same_pvid_untagged_ports_reach_each_other_until_one_moves() -> None:
     _need_root()
-    async with NetworkLab({"srv1": 1, "srv2": 2}) as lab:
+    async with NetworkLab({"srv1": 1, "srv2": 2}, ping_wait_s=WAIT) as lab:
         await lab.apply_port(1, pvid=CLEAN, untagged={CLEAN})
         await lab.apply_port(2, pvid=CLEAN, untagged={CLEAN})
         assert await lab.port_vlans(1) == [BridgeVlan(CLEAN, pvid=True, untagged=True)]
@@ -62,7 +65,7 @@ async def test_same_pvid_untagged_ports_reach_each_other_until_one_moves() -> No
 
 async def test_hospital_unreachable_from_quarantine_ports() -> None:
     _need_root()
-    async with NetworkLab({"srv1": 1, "srv2": 2}, hospital_port=24) as lab:
+    async with NetworkLab({"srv1": 1, "srv2": 2}, hospital_port=24, ping_wait_s=WAIT) as lab:
         for port in (1, 2):
             await lab.apply_port(port, pvid=QUARANTINE, untagged={QUARANTINE})
         await lab.apply_port(24, pvid=100, untagged={100})
@@ -92,7 +95,7 @@ class _State:
 
 async def test_switch_observer_moves_ports_between_vlans() -> None:
     _need_root()
-    async with NetworkLab({"srv1": 1}, hospital_port=24) as lab:
+    async with NetworkLab({"srv1": 1}, hospital_port=24, ping_wait_s=WAIT) as lab:
         # Factory state of a switch: everything untagged in VLAN 1, so everything talks.
         lab.observe({p: _State(p, 1, untagged=frozenset({1})) for p in (1, 24)})
         await lab.settled()
