@@ -52,7 +52,7 @@ async def test_ars_tools(
         return {"group": command.args["group"], "state": "off"}
 
     db = tmp_path / "agent.db"
-    broker = ["--broker", mosquitto.url, "--site", SITE]
+    broker = ["--broker", mosquitto.url, "--site", SITE, "--wait", "15"]
     async with (
         Store(db) as store,
         Reporter(
@@ -67,8 +67,12 @@ async def test_ars_tools(
             keyring=Keyring(entries),
             handlers={"power.down": power_down},
             status_provider=lambda: Snapshot(state="operational"),
-        ),
+        ) as reporter,
     ):
+        # A command published before the rack subscribed is lost (by design: commands are
+        # not queued for an offline rack), so wait for its session.
+        async with asyncio.timeout(20):
+            await reporter.wait_connected()
         status, out = await cli(
             capsys,
             "send",
