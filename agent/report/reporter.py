@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 StatusProvider = Callable[[], Snapshot]
 
 
+def valid_response_topic(topic: str | None) -> bool:
+    """A topic we may publish a reply to. The requester chose it: a wildcard or an empty
+    level would make the client library raise, and a hostile command must not be able to
+    take the session down that way."""
+    if not topic or len(topic) > 1024:
+        return False
+    return not any(char in topic for char in "+#\x00")
+
+
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
     """The ``[mqtt]`` values that are not about the connection."""
@@ -293,12 +302,13 @@ class Reporter:
     async def reply(self, inbound: Inbound | None, payload: bytes) -> None:
         """Send a reply to the requester, if it asked for one and we are connected."""
         link = self._link
-        if inbound is None or not inbound.response_topic or link is None:
+        if inbound is None or link is None:
+            return
+        topic = inbound.response_topic
+        if topic is None or not valid_response_topic(topic):
             return
         try:
-            await link.publish(
-                inbound.response_topic, payload, qos=1, correlation=inbound.correlation
-            )
+            await link.publish(topic, payload, qos=1, correlation=inbound.correlation)
         except LinkDownError as exc:
             log.info(
                 "report: reply to %s lost with the connection (%s); the outcome is in "

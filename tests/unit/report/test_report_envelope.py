@@ -22,6 +22,7 @@ from agent.report.envelope import (
     write_key_file,
 )
 from agent.report.payloads import CommandEnvelope
+from agent.report.reporter import valid_response_topic
 from agent.report.roles import is_dangerous, may_run
 from agent.report.topics import Topics, split_rack_topic
 
@@ -102,3 +103,9 @@ def test_broker_urls() -> None:
     assert parse_url("u", "mqtt://10.0.0.1:1884").port == 1884
     with pytest.raises(ConfigError, match="mqtt://host:1883"):
         parse_url("mqtt.urls[0]", "http://x")
+
+
+def test_reply_topics_chosen_by_a_requester_are_checked() -> None:
+    assert valid_response_topic("ars/replies/abc")
+    for bad in (None, "", "ars/#", "ars/+/x", "a\x00b", "x" * 2000):
+        assert not valid_response_topic(bad)
