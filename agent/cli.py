@@ -94,6 +94,12 @@ PART_COMMANDS: dict[str, str] = {
     "health": "agent.health.cli_commands",
     "selftest": "agent.health.cli_commands",
     "probe": "agent.health.cli_commands",
+    "power": "agent.power.cli_commands",
+    "keys": "agent.report.cli_commands",
+    "send": "agent.report.cli_commands",
+    "approve": "agent.report.cli_commands",
+    "watch": "agent.report.cli_commands",
+    "audit": "agent.report.cli_commands",
 }
 
 

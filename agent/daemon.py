@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sqlite3
 import time
@@ -75,6 +76,22 @@ class LoopMonitor:
                 log.warning("event loop was %.2fs late; not pinging the watchdog", self.last_lag)
 
 
+# How long the parts have to stop after SIGTERM before the agent gives up on them, says
+# which tasks hung, and exits (systemd's TimeoutStopSec would SIGKILL it later anyway).
+STOP_DEADLINE = 10.0
+
+
+def _dump_tasks(why: str) -> None:
+    import io  # noqa: PLC0415 - only on a failed stop
+
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            out.write(f"task {task.get_name()}:\n")
+            task.print_stack(limit=8, file=out)
+    log.error("stop: %s; still running:\n%s", why, out.getvalue())
+
+
 class Daemon:
     def __init__(self, config: RackConfig, parts: list[PartFactory] | None = None) -> None:
         self.config = config
@@ -98,8 +115,21 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
+        main = asyncio.create_task(self._run(), name="daemon-main")
         try:
-            await self._run()
+            await asyncio.wait(
+                {main, asyncio.ensure_future(self._stop.wait())},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if not main.done():
+                done, _ = await asyncio.wait({main}, timeout=STOP_DEADLINE)
+                if not done:
+                    _dump_tasks(f"parts did not stop within {STOP_DEADLINE:g}s")
+                    logging.shutdown()
+                    # asyncio.run would wait for the hung tasks forever: leave now, with
+                    # the store's last transaction already durable.
+                    os._exit(1)
+            main.result()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
@@ -109,7 +139,9 @@ class Daemon:
         config = self.config
         self._status(f"starting: rack {config.rack.id}, config {config.digest[:12]}")
         async with AsyncExitStack() as stack:
-            store = await stack.enter_async_context(Store(config.resolve(config.store.path)))
+            store = await stack.enter_async_context(
+                Store(config.resolve(config.store.path), exclusive=True)
+            )
             ctx = self.context = Context(
                 config=config, store=store, bus=Bus(), boot_id=self.boot_id, status=self._status
             )

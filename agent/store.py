@@ -13,12 +13,14 @@ never blocks on disk I/O and writes are serialised without locks of our own.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import IO, Self, TypeVar
 
 from agent.errors import StoreError
 
@@ -121,15 +123,38 @@ class Store:
     same inside ``BEGIN IMMEDIATE ... COMMIT`` (rolled back if ``fn`` raises).
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, exclusive: bool = False) -> None:
         self.path = Path(path)
+        self.exclusive = exclusive
+        self._lock_file: IO[str] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+
+    def _lock(self) -> None:
+        """One agent per store: a second one would interleave journals and fight over the
+        same devices. The lock is released by the kernel when the process dies."""
+        self._lock_file = (self.path.parent / f"{self.path.name}.lock").open("a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or "unknown"
+            self._lock_file.close()
+            self._lock_file = None
+            raise StoreError(
+                f"{self.path}: another agent (pid {holder}) is using this store; stop it "
+                "first (systemctl stop cleanroom-agent) or give this one its own [store] path"
+            ) from None
+        self._lock_file.truncate(0)
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
 
     async def __aenter__(self) -> Self:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.exclusive:
+                self._lock()
             self._conn = await self._run(lambda: _connect(self.path))
             await self.call(_migrate)
         except sqlite3.Error as exc:
@@ -151,6 +176,9 @@ class Store:
     ) -> None:
         conn, self._conn = self._conn, None
         executor, self._executor = self._executor, None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
         if executor is None:
             return
         if conn is not None:

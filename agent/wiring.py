@@ -2,7 +2,7 @@
 
 Each part is an async context manager built from the shared `Context`; the daemon enters
 them in the order of `default_parts()` and leaves them in reverse. Parts find the ones
-they depend on in the context (the lifecycle needs network, power and health), so this
+they depend on in ``ctx.parts`` (the lifecycle needs network, power and health), so this
 file is the only place that knows the whole graph.
 """
 
@@ -11,22 +11,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from agent.errors import AgentError
+from agent.console import Console
+from agent.errors import AgentError, PolicyRefusal
+from agent.health import selftest
+from agent.health.watch import HealthWatch
+from agent.lifecycle import drill, verbs
+from agent.lifecycle.bridges import NetworkBridge, PowerBridge
+from agent.lifecycle.journal import Journal
+from agent.lifecycle.machine import Lifecycle, Selftest
+from agent.lifecycle.runbook import RunResult
+from agent.lifecycle.states import Event
+from agent.lifecycle.steps.context import StepContext
+from agent.network.manager import NetworkManager
+from agent.power.manager import PowerManager
+from agent.report import wiring as report_wiring
+from agent.report.intake import Command
+from agent.report.payloads import Alarm, Snapshot
+from agent.report.reporter import Reporter
 
 if TYPE_CHECKING:
+    from agent.conf.schema import RackConfig
     from agent.daemon import Context, PartFactory
-    from agent.lifecycle.runbook import RunResult
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
 async def network_part(ctx: Context) -> AsyncIterator[None]:
-    from agent.network.manager import NetworkManager  # noqa: PLC0415 - start-up cost
-
     async with NetworkManager(ctx.config, ctx.bus) as manager:
         ctx.parts["network"] = manager
         yield
@@ -34,8 +48,6 @@ async def network_part(ctx: Context) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def power_part(ctx: Context) -> AsyncIterator[None]:
-    from agent.power.manager import PowerManager  # noqa: PLC0415
-
     # The lifecycle reacts to UPS decisions (staged shutdown is one of its states), so
     # the power part does not shut down on its own here.
     async with PowerManager(ctx.config, ctx.bus, auto_shutdown=False) as manager:
@@ -45,86 +57,84 @@ async def power_part(ctx: Context) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def health_part(ctx: Context) -> AsyncIterator[None]:
-    from agent.health.watch import HealthWatch  # noqa: PLC0415
-
     async with HealthWatch(ctx.config, ctx.bus) as watch:
         ctx.parts["health"] = watch
         yield
 
 
-@contextlib.asynccontextmanager
-async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
-    from agent.health import selftest  # noqa: PLC0415
-    from agent.health.watch import HealthWatch  # noqa: PLC0415
-    from agent.lifecycle import drill  # noqa: PLC0415
-    from agent.lifecycle.bridges import NetworkBridge, PowerBridge  # noqa: PLC0415
-    from agent.lifecycle.journal import Journal  # noqa: PLC0415
-    from agent.lifecycle.machine import Lifecycle  # noqa: PLC0415
-    from agent.lifecycle.states import Event  # noqa: PLC0415
-    from agent.lifecycle.steps.context import StepContext  # noqa: PLC0415
-    from agent.network.manager import NetworkManager  # noqa: PLC0415
-    from agent.power.manager import PowerManager  # noqa: PLC0415
-    from agent.sim.compose import state_dir  # noqa: PLC0415
-
-    config = ctx.config
-    network = ctx.parts.get("network")
-    power = ctx.parts.get("power")
-    health = ctx.parts.get("health")
-    if not isinstance(network, NetworkManager) or not isinstance(power, PowerManager):
-        raise AgentError("lifecycle: needs the network and power parts started before it")
-    journal = Journal(ctx.store, ctx.boot_id)
-    net_bridge = NetworkBridge(network, journal)
-    power_bridge = PowerBridge(power)
-
-    async def run_selftest() -> tuple[bool, str]:
+def _selftest(config: RackConfig) -> Selftest:
+    async def run() -> tuple[bool, str]:
         report = await selftest.run(config)
         blocking = ", ".join(c.device for c in report.blocking())
         summary = f"{len(report.devices)} devices checked"
         return report.ok, summary + (f"; blocking: {blocking}" if blocking else "")
 
-    async def write_report(result: RunResult) -> None:
+    return run
+
+
+def _report_writer(ctx: Context) -> Callable[[RunResult], Awaitable[None]]:
+    config = ctx.config
+
+    async def write(result: RunResult) -> None:
         report = drill.build(config, result.run_id, result.records, result.ok)
         folder = config.resolve(config.drill.report_dir) / result.run_id
         path = await asyncio.to_thread(drill.write, report, folder)
         ctx.bus.emit("runbook.report", "lifecycle", run=result.run_id, path=str(path), ok=result.ok)
         log.info("recovery report written: %s", path)
 
-    steps = StepContext(config=config, state_dir=state_dir(config), power=power, network=net_bridge)
+    return write
+
+
+async def _follow_health(machine: Lifecycle, health: HealthWatch) -> None:
+    async for action in health.actions():
+        reason = f"health policy {action.verb}: alarms {', '.join(action.alarms) or 'none'}"
+        if action.verb == "shutdown":
+            machine.post(Event.UPS_CRITICAL, actor="health", reason=reason)
+        else:
+            machine.set_health(action.verb == "degraded", reason)
+
+
+async def _follow_ups(machine: Lifecycle, power: PowerManager) -> None:
+    async for decision in power.decisions():
+        if decision.kind == "critical":
+            machine.post(Event.UPS_CRITICAL, actor="ups-policy", reason=decision.reason)
+        elif decision.kind == "return_allowed":
+            machine.post(Event.MAINS_BACK, actor="ups-policy", reason=decision.reason)
+
+
+@contextlib.asynccontextmanager
+async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
+    config = ctx.config
+    network, power = ctx.parts.get("network"), ctx.parts.get("power")
+    health = ctx.parts.get("health")
+    if not isinstance(network, NetworkManager) or not isinstance(power, PowerManager):
+        raise AgentError("lifecycle: needs the network and power parts started before it")
+    journal = Journal(ctx.store, ctx.boot_id)
+    net_bridge = NetworkBridge(network, journal)
+    steps = StepContext(
+        config=config, state_dir=config.state_dir(), power=power, network=net_bridge
+    )
     machine = Lifecycle(
         config,
         ctx.bus,
         journal,
-        selftest=run_selftest,
+        selftest=_selftest(config),
         network=net_bridge,
-        power=power_bridge,
+        power=PowerBridge(power),
         steps=steps,
-        on_run=write_report,
+        on_run=_report_writer(ctx),
     )
+    handlers = verbs.build(machine, power, network)
     ctx.parts["lifecycle"] = machine
-
-    async def follow_health() -> None:
-        if not isinstance(health, HealthWatch):
-            return
-        async for action in health.actions():
-            event = {
-                "degraded": Event.DEGRADE,
-                "recovered": Event.RECOVERED,
-                "shutdown": Event.UPS_CRITICAL,
-            }.get(action.verb)
-            if event is not None:
-                machine.post(event, actor="health", reason=f"alarms {action.alarms}")
-
-    async def follow_ups() -> None:
-        async for decision in power.decisions():
-            if decision.kind == "critical":
-                machine.post(Event.UPS_CRITICAL, actor="ups-policy", reason=decision.reason)
-
-    async with asyncio.TaskGroup() as tg:
+    ctx.parts["verbs"] = handlers  # the report part serves the same verbs over MQTT
+    console = Console(config.state_dir() / "console.sock", handlers, ctx.bus)
+    async with console, asyncio.TaskGroup() as tg:
         tasks = [
             tg.create_task(machine.run(), name="lifecycle"),
-            tg.create_task(follow_health(), name="lifecycle-health"),
-            tg.create_task(follow_ups(), name="lifecycle-ups"),
+            tg.create_task(_follow_ups(machine, power), name="lifecycle-ups"),
         ]
+        if isinstance(health, HealthWatch):
+            tasks.append(tg.create_task(_follow_health(machine, health), name="lifecycle-health"))
         try:
             yield
         finally:
@@ -132,6 +142,88 @@ async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
                 task.cancel()
 
 
+def _snapshot(ctx: Context) -> Callable[[], Snapshot]:
+    """The birth message's content: lifecycle state, devices and alarms, as now."""
+
+    def build() -> Snapshot:
+        machine, health = ctx.parts.get("lifecycle"), ctx.parts.get("health")
+        state = str(machine.state) if isinstance(machine, Lifecycle) else "starting"
+        if not isinstance(health, HealthWatch):
+            return Snapshot(state=state)
+        snap = health.snapshot()
+        devices = {
+            d["device"]: {
+                "state": d["state"],
+                "silent_s": d["silent_s"],
+                "last_error": d["last_error"],
+            }
+            for d in snap["devices"]
+        }
+        alarms = [
+            Alarm(
+                device=a["device"],
+                name=f"{a['kind']}/{a['sensor']}",
+                severity=a["severity"],
+                since=a["raised_at"] or 0.0,
+                message=a["message"],
+            )
+            for a in snap["alarms"]
+        ]
+        return Snapshot(state=state, devices=devices, alarms=alarms)
+
+    return build
+
+
+@contextlib.asynccontextmanager
+async def report_part(ctx: Context) -> AsyncIterator[None]:
+    """Remote supervision. Started first, so it hears every event the others publish;
+    the command verbs it serves are looked up when a command arrives, once the
+    lifecycle has filled them in."""
+    config = ctx.config
+    if not config.mqtt.urls:
+        log.warning("no [mqtt] urls: remote supervision is off, events stay local")
+        yield
+        return
+
+    async def dispatch(command: Command) -> object:
+        handlers = ctx.parts.get("verbs")
+        handler = handlers.get(command.verb) if isinstance(handlers, dict) else None
+        if handler is None:
+            raise PolicyRefusal(f"{command.verb}: not available while the agent is starting")
+        return await handler(command)
+
+    domain_verbs = (
+        "runbook.status",
+        "runbook.retry",
+        "runbook.skip",
+        "runbook.abort",
+        "prompt.ack",
+        "power.on",
+        "power.cycle",
+        "power.down",
+        "network.isolate",
+        "network.connect",
+        "drill.start",
+    )
+    reporter = Reporter(
+        ctx.store,
+        ctx.bus,
+        report_wiring.broker_settings(config),
+        rack_id=config.rack.id,
+        site=config.rack.site,
+        boot_id=ctx.boot_id,
+        version=ctx.version,
+        config_digest=config.digest,
+        keyring=report_wiring.keyring(config),
+        handlers=dict.fromkeys(domain_verbs, dispatch),
+        status_provider=_snapshot(ctx),
+        settings=report_wiring.report_settings(config),
+    )
+    async with reporter:
+        ctx.parts["report"] = reporter
+        yield
+
+
 def default_parts() -> list[PartFactory]:
     """The parts a production daemon runs, in start order."""
-    return [network_part, power_part, health_part, lifecycle_part]
+    return [report_part, network_part, power_part, health_part, lifecycle_part]

@@ -336,6 +336,11 @@ class RackConfig(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
             return candidate
         return (Path(self.source).parent / candidate).resolve()
 
+    def state_dir(self) -> Path:
+        """Where the agent keeps its state: the folder of its store (restored images,
+        the console socket, reports unless told otherwise)."""
+        return self.resolve(self.store.path).parent
+
     def device_ids(self) -> list[str]:
         return [d.id for _, _, d in self.devices()]
 

@@ -41,6 +41,7 @@ class Event(StrEnum):
     DEGRADE = "degrade"  # an alarm whose policy is "degraded"
     RECOVERED = "recovered"  # every degrading alarm cleared
     UPS_CRITICAL = "ups_critical"  # runtime low or battery low: staged shutdown
+    SHUTDOWN_REQUESTED = "shutdown_requested"  # an operator (two-person if remote) powers down
     MAINS_BACK = "mains_back"  # power restored and the operator or policy allows return
     OPERATOR_RETRY = "operator_retry"
     OPERATOR_ABORT = "operator_abort"
@@ -113,7 +114,12 @@ TABLE: tuple[Transition, ...] = (
     # Power: the UPS decides, from any active state.
     *(_t(s, E.UPS_CRITICAL, S.SHUTDOWN, "UPS runtime is low: staged shutdown") for s in _ACTIVE),
     _t(S.SAFE_HOLD, E.UPS_CRITICAL, S.SHUTDOWN, "UPS runtime is low: staged shutdown"),
+    *(
+        _t(s, E.SHUTDOWN_REQUESTED, S.SHUTDOWN, "operator asked for a staged power-down")
+        for s in (*_ACTIVE, S.SAFE_HOLD)
+    ),
     _t(S.SHUTDOWN, E.MAINS_BACK, S.SELFTEST, "mains is back and return is allowed"),
+    _t(S.SHUTDOWN, E.OPERATOR_RETRY, S.SELFTEST, "operator asked to bring the rack back up"),
     # The emergency button and aborts: always possible, always to safety.
     *(_t(s, E.ISOLATE_NOW, S.SAFE_HOLD, "emergency isolation requested") for s in _ACTIVE),
     _t(S.SAFE_HOLD, E.ISOLATE_NOW, S.SAFE_HOLD, "emergency isolation requested (again)"),
@@ -138,6 +144,7 @@ REFUSALS: dict[Event, str] = {
     E.DEGRADE: "degradation only applies while operational",
     E.RECOVERED: "the rack is not degraded",
     E.UPS_CRITICAL: "a shutdown is already under way",
+    E.SHUTDOWN_REQUESTED: "a shutdown is already under way",
     E.MAINS_BACK: "the rack is not shut down",
     E.OPERATOR_RETRY: "retry is for safe hold; the rack is not holding",
     E.OPERATOR_ABORT: "nothing is running that can be aborted",

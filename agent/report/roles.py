@@ -28,6 +28,8 @@ OPERATOR_VERBS: Final = OBSERVER_VERBS | frozenset(
     {
         "runbook.retry",
         "runbook.skip",
+        # Isolating can only make the rack safer: every operator may press the button.
+        "network.isolate",
         "runbook.start",
         "prompt.ack",
         "power.on",

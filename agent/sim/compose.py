@@ -81,8 +81,8 @@ def sim_credentials(name: str, cred: Credentials) -> SimCredentials:
 
 
 def state_dir(config: RackConfig) -> Path:
-    """Where the agent keeps its state: the folder of its store (apps are restored there)."""
-    return config.resolve(config.store.path).parent
+    """Where the agent keeps its state; the demo apps are restored there."""
+    return config.state_dir()
 
 
 def _outlet_loads(config: RackConfig) -> dict[str, dict[int, float]]:

@@ -118,3 +118,35 @@ def test_daemon_stops_cleanly_without_systemd(tmp_path: Path, sig: signal.Signal
     assert proc.wait(timeout=5) == 0
     rest = proc.stdout.read()
     assert "stopped" in rest
+
+
+def test_a_second_agent_on_the_same_store_is_refused(tmp_path: Path) -> None:
+    config = _config_with_store(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "run", "--config", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None
+        for line in first.stdout:
+            if "ready in" in line:
+                break
+        second = subprocess.run(
+            [sys.executable, "-m", "agent.cli", "run", "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert f"another agent (pid {first.pid}) is using this store" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=10) == 0
