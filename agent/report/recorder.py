@@ -78,6 +78,8 @@ class Recorder:
     def telemetry_in(self, conn: sqlite3.Connection, event: Event) -> int:
         boot_id = self.outbox.boot_id
         safe = _json_safe(event.data)
+        # A batch names its device in its data (the source is the part that polled it).
+        device = str(event.data.get("device") or event.source)
 
         def make(seq: int) -> bytes:
             return _encoder.encode(
@@ -85,7 +87,7 @@ class Recorder:
                     boot_id=boot_id,
                     seq=seq,
                     ts=event.ts,
-                    device=event.source,
+                    device=device,
                     kind=event.kind,
                     data=safe,
                 )
@@ -94,7 +96,7 @@ class Recorder:
         return self.outbox.insert(
             conn,
             category="telemetry",
-            topic=self.topics.telemetry(event.source),
+            topic=self.topics.telemetry(device),
             qos=self.telemetry_qos,
             retain=False,
             make=make,
