@@ -5,7 +5,7 @@
 #   1. the image's signature and artifact digests verify (we boot the signed bits);
 #   2. systemd starts cleanroom-agent.service and reports it "Started": the unit is
 #      Type=notify, so that line only appears after the agent sent READY=1;
-#   3. (--expect-operational) the agent logs "lifecycle state: operational";
+#   3. (unless --no-expect-operational) the agent logs "lifecycle state: operational";
 #   4. (training images, unless --no-expect-sim) the simulated rack started and stayed up;
 #   5. the agent stays up for --soak seconds, longer than WatchdogSec, with no watchdog
 #      timeout and no crash (so the watchdog is fed under the real sandbox: seccomp,
@@ -16,9 +16,12 @@
 #
 #   image-build/boot-test.sh [--image-dir DIR] [--boot-timeout S] [--soak S]
 #       [--stop-timeout S] [--expect-operational | --no-expect-operational]
-#       [--expect-sim | --no-expect-sim] [--console-log FILE]
+#       [--expect-sim | --no-expect-sim] [--console-log FILE] [--keep-var]
 #
 # The serial console is kept in DIR/boot-test-console.log unless --console-log says where.
+# --keep-var keeps the guest's /var disk as DIR/boot-test-var.ext4: read the agent's store,
+# reports and journal with `debugfs -R "rdump /log/journal out/" DIR/boot-test-var.ext4`
+# and `journalctl --directory=out/journal/*`.
 #
 # Exit 0 when every check passed; 1 with the failed check and the console's relevant lines.
 set -euo pipefail
@@ -30,11 +33,12 @@ IMAGE_DIR=$HERE/out/training
 BOOT_TIMEOUT=420
 SOAK=40
 STOP_TIMEOUT=120
-# The lifecycle (and its "lifecycle state: operational" line) is not in the agent yet:
-# flip this default to 1 once it lands.
-EXPECT_OPERATIONAL=0
+# The agent's lifecycle logs "lifecycle state: operational" once the restore runbook is
+# done; --no-expect-operational stops at READY (e.g. a site config without a runbook).
+EXPECT_OPERATIONAL=1
 EXPECT_SIM=auto
 CONSOLE_LOG=""
+KEEP_VAR=0
 
 die() { echo "boot-test: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -48,6 +52,7 @@ while [ $# -gt 0 ]; do
         --expect-sim) EXPECT_SIM=1 ;;
         --no-expect-sim) EXPECT_SIM=0 ;;
         --console-log) CONSOLE_LOG=$(realpath -m "$2"); shift ;;
+        --keep-var) KEEP_VAR=1 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -79,14 +84,16 @@ echo "boot-test: verifying the signed manifest of $IMAGE_DIR"
 
 # The root disk is attached read-only: the appliance must boot without ever writing it.
 # /var gets a scratch copy, so every test run starts from the image's first-boot state.
-cp --sparse=always "$IMAGE_DIR/var.ext4" "$SCRATCH/var.ext4"
+VAR_DISK=$SCRATCH/var.ext4
+if [ "$KEEP_VAR" = 1 ]; then VAR_DISK=$IMAGE_DIR/boot-test-var.ext4; fi
+cp --sparse=always "$IMAGE_DIR/var.ext4" "$VAR_DISK"
 : > "$LOG"
 START=$(date +%s.%N)
 "$QEMU" -accel tcg -machine q35 -m 1024 -smp 2 -display none -nographic -no-reboot \
     -kernel "$IMAGE_DIR/vmlinuz" -initrd "$IMAGE_DIR/initrd.img" \
     -append "root=LABEL=cleanroom-root ro console=ttyS0 panic=-1" \
     -drive "file=$IMAGE_DIR/root.ext4,format=raw,if=virtio,readonly=on" \
-    -drive "file=$SCRATCH/var.ext4,format=raw,if=virtio" \
+    -drive "file=$VAR_DISK,format=raw,if=virtio" \
     -nic none -serial "file:$LOG" -monitor "unix:$MONITOR,server,nowait" \
     > "$SCRATCH/qemu.out" 2>&1 &
 QEMU_PID=$!
