@@ -15,6 +15,10 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# Tests marked kernel_lab run natively on a kernel with bridge VLAN filtering, 802.1Q and
+# netem, or in one VM boot with Debian's kernel (tests/kernel_lab/README.md).
+pytest_plugins = ["tests.kernel_lab.plugin"]
+
 
 def _skip_reason(longrepr: object) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:

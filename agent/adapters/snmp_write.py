@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pyasn1.error import PyAsn1Error  # type: ignore[import-untyped]  # no stubs, no py.typed
+from pyasn1.error import PyAsn1Error
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (

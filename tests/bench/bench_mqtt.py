@@ -26,9 +26,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[2]))
-sys.path.insert(0, str(HERE.parents[1] / "integration" / "report"))
-
-from broker import Mosquitto, clients_present, mosquitto_path  # noqa: E402
 
 from agent.adapters.mqtt import BrokerSettings, connect  # noqa: E402
 from agent.bus import Bus  # noqa: E402
@@ -45,6 +42,7 @@ from agent.report.reporter import Reporter  # noqa: E402
 from agent.report.sender import Sender  # noqa: E402
 from agent.report.topics import Topics  # noqa: E402
 from agent.store import Store  # noqa: E402
+from tests.integration.report.broker import Mosquitto, clients_present, mosquitto_path  # noqa: E402
 
 MESSAGES = 50_000
 PAYLOAD = b'{"boot_id":"00000000-0000-0000-0000-000000000000","seq":%06d,"kind":"bench"}'

@@ -26,11 +26,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "power"))
-
-from snmpd_fixture import RO_COMMUNITY, Snmpd, snmpd_path
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
+from tests.integration.power.snmpd_fixture import RO_COMMUNITY, Snmpd, snmpd_path
 
 DEVICES = 40
 REPETITIONS = 25

@@ -18,7 +18,8 @@ from agent.sim.snmp.setlog import SetLog
 from agent.sim.snmp.values import Tag, Value
 
 RPDU2 = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26)  # PowerNet-MIB::rPDU2
-SYS_OBJECT_ID = (1, 3, 6, 1, 4, 1, 318, 1, 3, 4, 6)  # rPDU2 product OID, as a recorded AP8932 answers
+# The rPDU2 product OID, as a recorded AP8932 answers.
+SYS_OBJECT_ID = (1, 3, 6, 1, 4, 1, 318, 1, 3, 4, 6)
 DEFAULT_MODEL = "AP8941"
 DEFAULT_FIRMWARE = "v6.9.6"
 

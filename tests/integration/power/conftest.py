@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from snmpd_fixture import (
+
+from tests.integration.power.snmpd_fixture import (
     OUTLET_COUNT,
     READONLY_OUTLET,
     STUCK_OUTLET,

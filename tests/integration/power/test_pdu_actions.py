@@ -13,12 +13,18 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from snmpd_fixture import OUTLETS_ROOT, READONLY_OUTLET, RW_COMMUNITY, STUCK_OUTLET, Snmpd
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.errors import DeviceUnreachable, NegativeReply, PolicyRefusal, VerifyError
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
 from agent.power.pdu import Column, Command, OutletState, PduDriver, PduFamily, Scalar
+from tests.integration.power.snmpd_fixture import (
+    OUTLETS_ROOT,
+    READONLY_OUTLET,
+    RW_COMMUNITY,
+    STUCK_OUTLET,
+    Snmpd,
+)
 
 TEST_TABLE = PduFamily(
     key="test_table",

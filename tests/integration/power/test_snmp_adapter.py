@@ -8,16 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
 import pytest
-from snmpd_fixture import (
-    RO_COMMUNITY,
-    RW_COMMUNITY,
-    TYPES_ROOT,
-    V3_AUTH_KEY,
-    V3_PRIV_KEY,
-    V3_USER,
-    Snmpd,
-    free_udp_port,
-)
 
 from agent.adapters.snmp import (
     MISSING,
@@ -28,6 +18,16 @@ from agent.adapters.snmp import (
     V3User,
 )
 from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
+from tests.integration.power.snmpd_fixture import (
+    RO_COMMUNITY,
+    RW_COMMUNITY,
+    TYPES_ROOT,
+    V3_AUTH_KEY,
+    V3_PRIV_KEY,
+    V3_USER,
+    Snmpd,
+    free_udp_port,
+)
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"

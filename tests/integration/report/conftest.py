@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from broker import Mosquitto, require_broker
+
+from tests.integration.report.broker import Mosquitto, require_broker
 
 
 @pytest.fixture

@@ -9,14 +9,21 @@ from typing import Any
 
 import jsonschema
 import msgspec
-from broker import Mosquitto
-from report_helpers import BASE, RACK, SITE, Subscriber, agent_command, broker_settings
 
 from agent.bus import Bus
 from agent.report.envelope import Keyring
 from agent.report.payloads import Alarm, Snapshot, json_schemas
 from agent.report.reporter import Reporter, ReportSettings
 from agent.store import Store
+from tests.integration.report.broker import Mosquitto
+from tests.integration.report.report_helpers import (
+    BASE,
+    RACK,
+    SITE,
+    Subscriber,
+    agent_command,
+    broker_settings,
+)
 
 SCHEMAS = json_schemas()
 

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broker import Mosquitto
-from report_helpers import RACK, SITE, broker_settings
 
 from agent.bus import Bus
 from agent.report.cli_commands import main
@@ -19,6 +17,8 @@ from agent.report.intake import Command
 from agent.report.payloads import Snapshot
 from agent.report.reporter import Reporter
 from agent.store import Store
+from tests.integration.report.broker import Mosquitto
+from tests.integration.report.report_helpers import RACK, SITE, broker_settings
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

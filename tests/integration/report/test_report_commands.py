@@ -11,8 +11,16 @@ from typing import Any
 
 import jsonschema
 import msgspec
-from broker import Mosquitto
-from report_helpers import (
+
+from agent.bus import Bus
+from agent.report import audit
+from agent.report.envelope import sign_approval, sign_command
+from agent.report.intake import Command
+from agent.report.payloads import CommandEnvelope, Snapshot, json_schemas
+from agent.report.reporter import Reporter, ReportSettings
+from agent.store import Store
+from tests.integration.report.broker import Mosquitto
+from tests.integration.report.report_helpers import (
     BASE,
     RACK,
     SITE,
@@ -23,14 +31,6 @@ from report_helpers import (
     now,
     publish,
 )
-
-from agent.bus import Bus
-from agent.report import audit
-from agent.report.envelope import sign_approval, sign_command
-from agent.report.intake import Command
-from agent.report.payloads import CommandEnvelope, Snapshot, json_schemas
-from agent.report.reporter import Reporter, ReportSettings
-from agent.store import Store
 
 ALICE = Signer("alice", "operator")
 BOB = Signer("bob", "admin")

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broker import Mosquitto, require_broker
-from report_helpers import BASE, RACK, SITE, Subscriber, agent_command, broker_settings
 
 from agent.bus import Bus
 from agent.report.envelope import Keyring
@@ -19,6 +17,15 @@ from agent.report.recorder import Recorder
 from agent.report.reporter import Reporter, ReportSettings
 from agent.report.topics import Topics
 from agent.store import Store
+from tests.integration.report.broker import Mosquitto, require_broker
+from tests.integration.report.report_helpers import (
+    BASE,
+    RACK,
+    SITE,
+    Subscriber,
+    agent_command,
+    broker_settings,
+)
 
 EVENTS = f"{BASE}/events"
 

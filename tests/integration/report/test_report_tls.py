@@ -10,13 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from broker import Mosquitto, free_tcp_port, require_broker
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from agent.adapters.mqtt import BrokerSettings, BrokerUnreachableError, connect
+from tests.integration.report.broker import Mosquitto, free_tcp_port, require_broker
 
 
 def _name(common: str) -> x509.Name:

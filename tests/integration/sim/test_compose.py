@@ -46,9 +46,29 @@ def v2c(sim: SimRack, device: str) -> list[str]:
 
 def v3(sim: SimRack, device: str) -> list[str]:
     host, port = sim.snmp.endpoint(device)
-    return ["-v3", "-l", "authPriv", "-u", "cleanroom", "-a", "SHA", "-A", "demo-auth-key-1",
-            "-x", "AES", "-X", "demo-priv-key-1", "-On", "-m", "", "-t", "1", "-r", "1",
-            f"{host}:{port}"]
+    return [
+        "-v3",
+        "-l",
+        "authPriv",
+        "-u",
+        "cleanroom",
+        "-a",
+        "SHA",
+        "-A",
+        "demo-auth-key-1",
+        "-x",
+        "AES",
+        "-X",
+        "demo-priv-key-1",
+        "-On",
+        "-m",
+        "",
+        "-t",
+        "1",
+        "-r",
+        "1",
+        f"{host}:{port}",
+    ]
 
 
 async def test_every_device_answers_with_its_configured_credentials(sim: SimRack) -> None:
@@ -113,9 +133,12 @@ def test_apps_commands_are_idempotent(tmp_path: Path) -> None:
     check = [*run, "check", "--app", "ehr", "--into", str(tmp_path)]
     assert subprocess.run(check, check=False, capture_output=True).returncode == 1
     for _ in range(2):
-        out = subprocess.run([*run, "restore", "--image", str(image), "--app", "ehr",
-                              "--into", str(tmp_path)], check=True, capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            [*run, "restore", "--image", str(image), "--app", "ehr", "--into", str(tmp_path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     assert "already restored" in out
     assert subprocess.run(check, check=False, capture_output=True).returncode == 0
     assert json.loads((tmp_path / "ehr" / "restored.json").read_text())["app"] == "ehr"

@@ -7,11 +7,11 @@ import logging
 import random
 
 import pytest
-from health_fakes import FakeClock
 
 from agent.errors import DeviceUnreachable
 from agent.health.poller import DevicePoller, DeviceState, PollSettings
 from agent.health.sensors import Reading, reading
+from tests.unit.health.health_fakes import FakeClock
 
 
 @pytest.fixture
