@@ -177,8 +177,8 @@ def time_agent(
 ) -> tuple[list[float], list[str]]:
     times = []
     problems = []
-    log = scratch / "agent.log"
     for run in range(runs):
+        log = scratch / f"agent-{run}.log"
         notify = NotifySocket(scratch / f"notify-{run}.sock")
         start = time.perf_counter()
         proc = spawn_agent(prefix, config, notify, log)
@@ -193,7 +193,10 @@ def time_agent(
             notify.drain()
             notify.close()
         if code != 0:
-            problems.append(f"run {run}: agent exited {code} on SIGTERM (want 0)")
+            # The agent's own account of the failure: its log lines, not task stack dumps.
+            lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln[:1].isdigit()]
+            tail = "\n    ".join(lines[-8:])
+            problems.append(f"run {run}: agent exited {code} on SIGTERM (want 0):\n    {tail}")
         if not any("STOPPING=1" in message.splitlines() for message in notify.messages):
             problems.append(f"run {run}: no STOPPING=1 before exit")
     return times, problems

@@ -30,6 +30,19 @@ def render(value: Value) -> str | int:
     return text if text.isprintable() else "0x" + value.data.hex()
 
 
+class _FaultedMib(Mib):
+    """The device's MIB with its SET refusals applied: the one hook of the SET path,
+    kept here so the engine's instrumentation stays protocol-only."""
+
+    def __init__(self, faults: Faults) -> None:
+        super().__init__()
+        self._faults = faults
+
+    def prepare_set(self, oid: Oid, value: Value) -> Commit:
+        self._faults.check_set(oid)
+        return super().prepare_set(oid, value)
+
+
 class SimDevice:
     """Common state of a simulated SNMP agent."""
 
@@ -53,7 +66,7 @@ class SimDevice:
         self.set_log = set_log
         self.credentials = credentials
         self.faults = Faults(seed=seed)
-        self.mib = Mib()
+        self.mib: Mib = _FaultedMib(self.faults)
         self.sys_descr = sys_descr
         self.sys_object_id = sys_object_id
         self.sys_name = sys_name or device_id

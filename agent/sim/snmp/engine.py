@@ -12,6 +12,9 @@ Three things are written by hand here, each for a reason:
 - GETBULK: pysnmp's responder keeps repeating endOfMibView rows until max-repetitions;
   real agents (net-snmp's snmpd) stop after the first row that is past the end.
 - Wire faults: latency and loss are applied where a datagram enters, before pysnmp.
+- Error-index: pysnmp 7.1's responder resets the error-index of a refused varbind to 1
+  unless it is the last one of the PDU (it compares the wrong way round); the
+  responders here send the index of the varbind that was actually refused (RFC 3416).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 
 import pysnmp.smi.mibs as pysnmp_mibs
 import pysnmp.smi.mibs.instances as pysnmp_mib_instances
-from pyasn1.type import univ  # type: ignore[import-untyped]
+from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp, context
@@ -207,12 +210,20 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
 
     def __init__(self, device: SimDevice) -> None:
         self._device = device
+        # 0-based position of the varbind the request in progress was refused on, for
+        # _TrueErrorIndex (pysnmp runs one request at a time, from instrumentation to
+        # reply, so one slot suffices).
+        self.refused_at: int | None = None
+
+    def _fail(self, status: str, oid: Oid, idx: int) -> Exception:
+        self.refused_at = idx
+        return _smi_error(status, oid, idx)
 
     def _value(self, oid: Oid, idx: int) -> Any:
         faults = self._device.faults
         status = faults.error_status.get(oid)
         if status is not None:
-            raise _smi_error(status, oid, idx)
+            raise self._fail(status, oid, idx)
         if oid in faults.malformed:
             return to_asn1(faults.malformed[oid])
         var = self._device.mib.get(oid)
@@ -225,7 +236,7 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
         for idx, (name, _) in enumerate(var_binds):
             oid = tuple(name)
             if oid in self._device.faults.error_status:
-                raise _smi_error(self._device.faults.error_status[oid], oid, idx)
+                raise self._fail(self._device.faults.error_status[oid], oid, idx)
             if oid in self._device.mib:
                 out.append((rfc1902.ObjectName(oid), self._value(oid, idx)))
             else:
@@ -251,22 +262,57 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
             oid = tuple(name)
             status = device.faults.error_status.get(oid)
             if status is not None:
-                raise _smi_error(status, oid, idx)
+                raise self._fail(status, oid, idx)
             value = from_asn1(raw)
             if value is None:
-                raise _smi_error("wrongType", oid, idx)
+                raise self._fail("wrongType", oid, idx)
             try:
                 commits.append((oid, value, device.mib.prepare_set(oid, value)))
             except SetError as exc:
-                raise _smi_error(exc.status, oid, idx) from exc
+                raise self._fail(exc.status, oid, idx) from exc
         # Every variable validated: now apply them all (RFC 3416 4.2.5: all or none).
         for idx, (oid, value, commit) in enumerate(commits):
             try:
                 commit()
             except SetError as exc:  # a model refusing at commit time (rare)
-                raise _smi_error(exc.status, oid, idx) from exc
+                raise self._fail(exc.status, oid, idx) from exc
             device.log_set(oid, value)
         return list(var_binds)
+
+
+class _TrueErrorIndex:
+    """Responder mixin: send the error-index of the varbind the instrumentation refused
+    (see module doc) instead of the one pysnmp 7.1 computes."""
+
+    snmpContext: Any
+
+    def send_varbinds(
+        self,
+        snmp_engine: Any,
+        state_reference: Any,
+        error_status: Any,
+        error_index: int,
+        var_binds: Any,
+    ) -> None:
+        mib = self.snmpContext.get_mib_instrum(b"")
+        refused, mib.refused_at = mib.refused_at, None
+        if error_status and refused is not None and error_index != 0:
+            error_index = refused + 1
+        super().send_varbinds(  # type: ignore[misc]
+            snmp_engine, state_reference, error_status, error_index, var_binds
+        )
+
+
+class _GetResponder(_TrueErrorIndex, cmdrsp.GetCommandResponder):  # type: ignore[misc]
+    pass
+
+
+class _NextResponder(_TrueErrorIndex, cmdrsp.NextCommandResponder):  # type: ignore[misc]
+    pass
+
+
+class _SetResponder(_TrueErrorIndex, cmdrsp.SetCommandResponder):  # type: ignore[misc]
+    pass
 
 
 class _BulkResponder(cmdrsp.BulkCommandResponder):  # type: ignore[misc]
@@ -334,10 +380,10 @@ class Endpoint:
         snmp_context.unregister_context_name(b"")
         snmp_context.register_context_name(b"", _DeviceInstrumentation(self.device))
         for responder in (
-            cmdrsp.GetCommandResponder,
-            cmdrsp.NextCommandResponder,
+            _GetResponder,
+            _NextResponder,
             _BulkResponder,
-            cmdrsp.SetCommandResponder,
+            _SetResponder,
         ):
             responder(snmp_engine, snmp_context)
         self.device.faults.on_credentials(self.rekey)

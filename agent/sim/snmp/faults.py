@@ -2,7 +2,9 @@
 
 Wire faults (latency, loss, silence) are applied by the UDP transport before pysnmp sees
 a request; reply faults (an error-status or a malformed value on one OID) by the MIB
-instrumentation; credential faults by re-keying the device's SNMP engine. Device-specific
+instrumentation; SET refusals (one OID that reads fine but refuses writes, as a port
+locked by a vendor's port-security feature does) by the device's MIB when it prepares a
+SET; credential faults by re-keying the device's SNMP engine. Device-specific
 faults (an outlet that ignores commands, a forced sensor, the UPS on battery, VLAN drift)
 are methods of the device models themselves.
 """
@@ -13,7 +15,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.sim.snmp.mib import SET_STATUSES
+from agent.sim.snmp.mib import SET_STATUSES, SetError
 from agent.sim.snmp.values import Oid, Value, format_oid
 
 # Error statuses a reply may carry on any request (reads too): the SET ones plus the
@@ -58,6 +60,7 @@ class Faults:
     silent: bool = False
     error_status: dict[Oid, str] = field(default_factory=dict)
     malformed: dict[Oid, Value] = field(default_factory=dict)
+    refused_sets: dict[Oid, str] = field(default_factory=dict)
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
     _credential_listeners: list[Callable[[SimCredentials], None]] = field(
@@ -91,6 +94,24 @@ class Faults:
             )
         self.error_status[oid] = status
 
+    def refuse_set(self, oid: Oid, status: str) -> None:
+        """Refuse every SET of `oid` with this error-status while GETs, GETNEXTs and
+        walks still answer it (the device is reachable and readable, one write is not
+        accepted). A refused SET changes nothing: the whole PDU is refused (RFC 3416)."""
+        if status not in SET_STATUSES:
+            raise ValueError(
+                f"refuse_set on {format_oid(oid)}: {status!r} is not a SET error-status; "
+                f"use one of {sorted(SET_STATUSES)}"
+            )
+        self.refused_sets[oid] = status
+
+    def check_set(self, oid: Oid) -> None:
+        """Raise the SetError a refused SET of `oid` answers with (the MIB calls it before
+        validating the value, as an agent checks access before syntax)."""
+        status = self.refused_sets.get(oid)
+        if status is not None:
+            raise SetError(status, f"{format_oid(oid)}: SET refused by an injected fault")
+
     def malform(self, oid: Oid, value: Value) -> None:
         """Answer reads of `oid` with this value whatever its proper type."""
         self.malformed[oid] = value
@@ -116,3 +137,4 @@ class Faults:
         self.silent = False
         self.error_status.clear()
         self.malformed.clear()
+        self.refused_sets.clear()
