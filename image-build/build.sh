@@ -63,7 +63,9 @@ for tool in debootstrap mkfs.ext4 debugfs chroot systemctl systemd-sysusers syst
 done
 [ -x "$PY" ] || die "$PY not found: run 'make venv' first, or set PYTHON to a Python with pip and cryptography"
 [ -f "$CONFIG" ] || die "rack config $CONFIG not found: pass --config FILE (default config/demo-rack.toml)"
-[[ $VAR_SIZE_MIB =~ ^[0-9]+$ ]] && [ "$VAR_SIZE_MIB" -ge 512 ] || die "--var-size $VAR_SIZE_MIB: give MiB, at least 512 (journal cap 200M + store)"
+if ! [[ $VAR_SIZE_MIB =~ ^[0-9]+$ ]] || [ "$VAR_SIZE_MIB" -lt 512 ]; then
+    die "--var-size $VAR_SIZE_MIB: give MiB, at least 512 (journal cap 200M + store)"
+fi
 
 WORK=$OUT/$VARIANT
 ROOTFS=$WORK/rootfs
@@ -237,7 +239,9 @@ find "$ROOTFS" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --dat
 
 step "kernel and initramfs"
 KERNELS=("$ROOTFS"/boot/vmlinuz-*)
-[ ${#KERNELS[@]} = 1 ] && [ -f "${KERNELS[0]}" ] || die "expected one kernel in $ROOTFS/boot, found: ${KERNELS[*]}"
+if [ ${#KERNELS[@]} != 1 ] || [ ! -f "${KERNELS[0]}" ]; then
+    die "expected one kernel in $ROOTFS/boot, found: ${KERNELS[*]}"
+fi
 INITRD=$ROOTFS/boot/initrd.img-${KERNELS[0]##*/vmlinuz-}
 [ -f "$INITRD" ] || die "no initramfs $INITRD: update-initramfs failed during debootstrap (see build.log)"
 install -m 0644 "${KERNELS[0]}" "$WORK/vmlinuz"
