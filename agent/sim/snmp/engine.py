@@ -284,7 +284,7 @@ class _TrueErrorIndex:
     """Responder mixin: send the error-index of the varbind the instrumentation refused
     (see module doc) instead of the one pysnmp 7.1 computes."""
 
-    snmpContext: Any
+    snmpContext: Any  # noqa: N815 - pysnmp names the attribute so
 
     def send_varbinds(
         self,
@@ -315,7 +315,7 @@ class _SetResponder(_TrueErrorIndex, cmdrsp.SetCommandResponder):  # type: ignor
     pass
 
 
-class _BulkResponder(cmdrsp.BulkCommandResponder):  # type: ignore[misc]
+class _BulkResponder(_TrueErrorIndex, cmdrsp.BulkCommandResponder):  # type: ignore[misc]
     """GETBULK as RFC 3416 4.2.3 describes it, stopping after the first row that is
     entirely past the end of the MIB (see module doc)."""
 

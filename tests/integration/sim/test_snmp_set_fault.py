@@ -37,12 +37,14 @@ async def test_refused_set_still_reads_and_changes_nothing(rack: SimulatedRack) 
     assert "Reason: noAccess" in refused.out + refused.err
     assert switch.pvid[3] == 1
 
-    # In one PDU with an accepted varbind, the refusal names the failed object and the
-    # other varbind is not applied either.
-    both = await snmp("snmpset", endpoint, PVID + "2", "u", "999", PVID + "3", "u", "999")
-    assert "Reason: noAccess" in both.out + both.err
-    assert PVID + "3" in both.out + both.err
-    assert (switch.pvid[2], switch.pvid[3]) == (1, 1)
+    # In one PDU with accepted varbinds around it, the error-index names the refused
+    # object (the second of three) and the others are not applied either.
+    three = await snmp(
+        "snmpset", endpoint, PVID + "2", "u", "999", PVID + "3", "u", "999", PVID + "5", "u", "999"
+    )
+    assert "Reason: noAccess" in three.out + three.err
+    assert f"Failed object: .{PVID}3\n" in three.out + three.err
+    assert (switch.pvid[2], switch.pvid[3], switch.pvid[5]) == (1, 1, 1)
 
     # Other ports are untouched by the fault, and clearing it lets the SET through.
     assert (await snmp("snmpset", endpoint, PVID + "4", "u", "999")).rc == 0
@@ -52,6 +54,7 @@ async def test_refused_set_still_reads_and_changes_nothing(rack: SimulatedRack) 
     logged = {e.oid for e in rack.set_log.entries("tor", "set")}
     assert {PVID + "3", PVID + "4"} <= logged
     assert PVID + "2" not in logged
+    assert PVID + "5" not in logged
 
 
 def test_refusal_takes_only_set_error_statuses(rack: SimulatedRack) -> None:
