@@ -1,12 +1,14 @@
-"""From the rack config to the addresses and credentials the power part talks to.
+"""From the rack config to the address and credentials of every device: the one place
+that turns a device's config entry into an SNMP target or a BMC endpoint, for the power,
+network and health parts alike.
 
 The config spells SNMPv3 protocols the way vendors' web pages do (``SHA256``,
 ``AES192``); the SNMP adapter spells them as RFC 7860 / RFC 3826 do (``SHA-256``,
-``AES-192``). The mapping lives here, once, for every power-side target.
+``AES-192``). The mapping lives here, once.
 
-Unlike the health readers (which leave retries to their next poll), the power part keeps
-the credentials' full ``retries``: a lost reply during a power sequence is worth asking
-again at once, and writes carry the write community when one is configured.
+Retries: the power and network parts keep the credentials' full ``retries`` (a lost
+reply during a power sequence is worth asking again at once); the health readers cap
+them with ``max_retries`` because their next poll is the retry.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.adapters.snmp import AuthProtocol, PrivProtocol, SnmpTarget, V3User
-from agent.conf.schema import Bmc, Credentials, Pdu, RackConfig, Ups
+from agent.conf.schema import Bmc, Credentials, Pdu, RackConfig, Switch, Ups
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -53,10 +55,17 @@ def credentials_for(config: RackConfig, where: str, name: str) -> Credentials:
 
 
 def target_from_credentials(
-    device: str, host: str, port: int, cred: Credentials, *, where: str
+    device: str,
+    host: str,
+    port: int,
+    cred: Credentials,
+    *,
+    where: str,
+    max_retries: int | None = None,
 ) -> SnmpTarget:
     """The SnmpTarget for ``device`` with credential set ``cred`` (``where`` names it)."""
-    timeout, retries = float(cred.timeout), cred.retries
+    timeout = float(cred.timeout)
+    retries = cred.retries if max_retries is None else min(cred.retries, max_retries)
     if cred.version == "2c":
         if cred.community is None:
             raise ConfigError([f"{where}: SNMP v2c credentials need a community; set it"])
@@ -92,6 +101,25 @@ def target_from_credentials(
     except ValueError as exc:
         raise ConfigError([f"{where}: {exc}"]) from exc
     return SnmpTarget(device, host, port, version="3", user=user, timeout=timeout, retries=retries)
+
+
+def device_target(
+    config: RackConfig,
+    device: str,
+    host: str,
+    port: int,
+    credentials: str,
+    *,
+    max_retries: int | None = None,
+) -> SnmpTarget:
+    """The SnmpTarget of any SNMP device from its host, port and credentials name."""
+    where = f"device {device!r}"
+    cred = credentials_for(config, where, credentials)
+    return target_from_credentials(device, host, port, cred, where=where, max_retries=max_retries)
+
+
+def switch_target(config: RackConfig, switch: Switch) -> SnmpTarget:
+    return device_target(config, switch.id, switch.host, switch.snmp_port, switch.credentials)
 
 
 def pdu_target(config: RackConfig, pdu: Pdu) -> SnmpTarget:

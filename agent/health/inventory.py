@@ -9,10 +9,9 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from agent.adapters.redfish import RedfishClient, RedfishEndpoint
-from agent.adapters.snmp import SnmpClient, SnmpTarget, V3User
-from agent.conf.schema import Bmc, Credentials, RackConfig, Server
-from agent.errors import ConfigError
+from agent.adapters.redfish import RedfishClient
+from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.conf.schema import Bmc, RackConfig, Server
 from agent.health.readers.base import Reader
 from agent.health.readers.bmc import BmcReader
 from agent.health.readers.controller import ControllerReader
@@ -20,17 +19,8 @@ from agent.health.readers.pdu import PduReader
 from agent.health.readers.switch import SwitchReader
 from agent.health.readers.ups import UpsReader
 from agent.power.bmc import BmcTiming
+from agent.targets import device_target, redfish_endpoint
 
-# The config spells protocols as the vendors' web pages do; the adapter as RFC 3414/7860.
-_AUTH = {
-    "SHA": "SHA",
-    "SHA224": "SHA-224",
-    "SHA256": "SHA-256",
-    "SHA384": "SHA-384",
-    "SHA512": "SHA-512",
-    "MD5": "MD5",
-}
-_PRIV = {"AES": "AES", "AES192": "AES-192", "AES256": "AES-256", "DES": "DES"}
 # A health poll is retried by the next poll, not inside it: one retry per request keeps
 # a poll within health.timeout on a lossy link without hiding a dead device.
 _HEALTH_RETRIES = 1
@@ -39,59 +29,8 @@ _HEALTH_RETRIES = 1
 def snmp_target(
     config: RackConfig, device: str, host: str, port: int, credentials: str
 ) -> SnmpTarget:
-    """The SnmpTarget of a device, from its credentials entry."""
-    cred = config.credentials.get(credentials)
-    if cred is None:
-        raise ConfigError(
-            [
-                f"{device}: credentials {credentials!r} are not defined in "
-                "[credentials]; add them or fix the name"
-            ]
-        )
-    return target_from_credentials(device, host, port, cred)
-
-
-def target_from_credentials(device: str, host: str, port: int, cred: Credentials) -> SnmpTarget:
-    if cred.version == "3":
-        user = V3User(
-            name=cred.user,
-            auth_key=cred.auth_key.reveal() if cred.auth_key else "",
-            priv_key=cred.priv_key.reveal() if cred.priv_key else None,
-            auth_protocol=_AUTH[cred.auth_protocol],  # type: ignore[arg-type]
-            priv_protocol=_PRIV[cred.priv_protocol],  # type: ignore[arg-type]
-        )
-        return SnmpTarget(
-            device,
-            host,
-            port,
-            version="3",
-            user=user,
-            timeout=float(cred.timeout),
-            retries=min(cred.retries, _HEALTH_RETRIES),
-        )
-    community = cred.community.reveal() if cred.community else "public"
-    return SnmpTarget(
-        device,
-        host,
-        port,
-        version="2c",
-        community=community,
-        timeout=float(cred.timeout),
-        retries=min(cred.retries, _HEALTH_RETRIES),
-    )
-
-
-def redfish_endpoint(server: Server, bmc: Bmc, timeout_s: float) -> RedfishEndpoint:
-    port = f":{bmc.port}" if bmc.port else ""
-    return RedfishEndpoint(
-        device=server.id,
-        base_url=f"{bmc.scheme}://{bmc.host}{port}",
-        username=bmc.username,
-        password=bmc.password.reveal(),
-        verify_tls=bmc.verify_tls,
-        ca_file=Path(bmc.ca_file) if bmc.ca_file else None,
-        timeout_s=timeout_s,
-    )
+    """The SnmpTarget of a device for health polling (see agent/targets.py)."""
+    return device_target(config, device, host, port, credentials, max_retries=_HEALTH_RETRIES)
 
 
 async def _bmc_reader(stack: AsyncExitStack, server: Server, bmc: Bmc, timeout_s: float) -> Reader:
@@ -100,7 +39,7 @@ async def _bmc_reader(stack: AsyncExitStack, server: Server, bmc: Bmc, timeout_s
         from agent.power.bmc_redfish import RedfishBmc  # noqa: PLC0415 - httpx only when used
 
         client = await stack.enter_async_context(
-            RedfishClient(redfish_endpoint(server, bmc, timeout_s))
+            RedfishClient(redfish_endpoint(server.id, bmc, timeout_s))
         )
         return BmcReader(server.id, RedfishBmc(client, timing, bmc.system_id), "redfish")
     from agent.adapters.ipmi import IpmiClient, IpmiEndpoint  # noqa: PLC0415 - pyghmi lazily

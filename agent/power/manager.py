@@ -47,9 +47,9 @@ from agent.power.sequencer import (
     Sequencer,
     group_of,
 )
-from agent.power.targets import ipmi_endpoint, pdu_target, redfish_endpoint, ups_target
 from agent.power.ups import UpsDriver, UpsStatus
 from agent.power.ups_policy import EVENT_KINDS, UpsDecision, UpsPolicy, watch_ups
+from agent.targets import ipmi_endpoint, pdu_target, redfish_endpoint, ups_target
 
 log = logging.getLogger(__name__)
 Via = Literal["auto", "outlet", "bmc"]

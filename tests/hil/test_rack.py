@@ -21,9 +21,9 @@ from agent.health import selftest
 from agent.network.drivers import drivers_for
 from agent.power.actions import ActionPolicy, switch_outlet
 from agent.power.detect import resolve_driver
-from agent.power.targets import pdu_target
 from agent.sim.compose import SimRack
 from agent.sim.testing import relocate
+from agent.targets import pdu_target
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = os.environ.get("CLEANROOM_HIL_CONFIG", "")
