@@ -279,6 +279,7 @@ class Lifecycle:
 
     async def _run_runbook(self, kind: str) -> RunResult:
         run_id = await self._run_id(kind)
+        self.steps.drill = kind == "drill"
         self.engine = RunbookEngine(
             list(self.config.runbook.step),
             build_executors(self.steps),
@@ -290,6 +291,7 @@ class Lifecycle:
             result = await self.engine.run(run_id)
         finally:
             self.engine = None
+            self.steps.drill = False
         self.last_run = result
         if self.on_run is not None:
             await self.on_run(result)

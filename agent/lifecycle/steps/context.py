@@ -54,6 +54,8 @@ class StepContext:
     network: NetworkControl | None = None
     prompts: Prompts = field(default_factory=Prompts)
     python: str = sys.executable
+    # True while the lifecycle runs a drill: network moves go to the drill VLAN only.
+    drill: bool = False
 
     def expand(self, arg: str, **extra: str) -> str:
         """Fill the placeholders a runbook may use in argv: {python}, {state_dir},

@@ -48,8 +48,14 @@ class Power:
 
 
 class Vlan:
+    """Moves ports to a phase. In a drill every move goes to the drill phase instead, so
+    a drill on real hardware only ever uses the drill VLAN, never production ports'."""
+
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
+
+    def _phase(self, args: VlanArgs) -> str:
+        return "drill" if self.ctx.drill else args.phase
 
     async def run(self, step: Step) -> str:
         args = parse_args(step.args, VlanArgs)
@@ -57,10 +63,10 @@ class Vlan:
             raise AgentError(
                 f"step {step.id}: no network control in this run; cannot move ports to {args.phase}"
             )
-        return await self.ctx.network.enter_phase(args.phase, args.devices)
+        return await self.ctx.network.enter_phase(self._phase(args), args.devices)
 
     async def check(self, step: Step) -> bool:
         args = parse_args(step.args, VlanArgs)
         if self.ctx.network is None:
             return False
-        return await self.ctx.network.in_phase(args.phase, args.devices)
+        return await self.ctx.network.in_phase(self._phase(args), args.devices)

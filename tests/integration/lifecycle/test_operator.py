@@ -97,6 +97,28 @@ async def test_a_step_that_asks_waits_for_the_console_and_skip_is_audited(
     chain = await verify_store(daemon.context.store)
     assert chain.ok, chain.problems
 
+    # A drill from safe hold: the same runbook, its network moves in the drill VLAN only.
+    assert (await request(sock, "drill.start", {}))["accepted"] == "drill_start"
+    async with asyncio.timeout(120):
+        await machine.wait_for(State.DRILL)
+        while True:
+            status = await request(sock, "runbook.status", {})
+            if "verify-lab" in status["waiting"]:
+                await request(sock, "runbook.skip", {"step": "verify-lab", "reason": "drill"})
+            if machine.state is State.SAFE_HOLD:
+                break
+            await asyncio.sleep(0.2)
+    phases = await daemon.context.store.call(
+        lambda c: [
+            r[0]
+            for r in c.execute("SELECT subject FROM journal WHERE kind = 'network' ORDER BY id")
+        ]
+    )
+    drill_moves = phases[phases.index("quarantine", 1) :]
+    assert "drill" in drill_moves
+    assert "restore" not in drill_moves
+    assert "operational" not in drill_moves
+
 
 def test_drill_writes_a_report_with_every_application(tmp_path: Path) -> None:
     result = subprocess.run(
