@@ -177,8 +177,8 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ),
     (
         "hysteresis on the wrong side",
-        _set("threshold[0].clear_at", 40.0),
-        ["threshold[0]: clear_at 40.0 is on the wrong side of raise_at 35.0"],
+        _set("threshold[0].clear_at", 70.0),
+        ["threshold[0]: clear_at 70.0 is on the wrong side of raise_at 60.0"],
     ),
     (
         "bad MQTT URL",
