@@ -14,7 +14,10 @@ How aiomqtt 2.x behaves, read from its source (client.py), which shapes the send
   which raises `LinkDownError` as soon as the connection is lost and so cancels the rest.
 - paho sends at most ``max_inflight_messages`` QoS>0 publishes at once and queues the
   others in memory; it ignores the broker's MQTT 5 Receive Maximum (Mosquitto's
-  default 20), so our window must not exceed what the broker accepts.
+  default 20). We read it from the CONNACK and clamp paho's limit to it.
+
+The outbox stream (`Link.open_stream`) does not go through ``publish()`` at all; see
+`_StreamClient` for why and how.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import logging
 import random
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import aiomqtt
+import paho.mqtt.client as paho
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -155,16 +160,193 @@ def _publish_properties(
     return props
 
 
-class _AckHook:
-    """Stands in for the asyncio.Event aiomqtt sets when a publish is acknowledged."""
+Frame = tuple[bytes, bytes, int]
+"""One PUBLISH packet as ``(head, tail, qos)``: the bytes before and after its packet
+identifier, which is only chosen when it is sent (a QoS 0 packet has none)."""
 
-    __slots__ = ("_callback",)
+AckCallback = Callable[[list[int], list[tuple[int, int]]], None]
+"""``on_acks(tokens, refused)``: the tokens of stream publishes that are done (QoS 1:
+the broker's PUBACK arrived; QoS 0: handed to the socket), and among them those whose
+PUBACK carried a failure reason code, as ``(token, reason)``. Also called with no tokens
+when only a non-stream publish was acknowledged, i.e. when `Link.stream_room` grew."""
 
-    def __init__(self, callback: Callable[[], None]) -> None:
-        self._callback = callback
+_RECV_SIZE = 65536
+_MAX_PAYLOAD = 268_435_455 - 65_535 - 8  # the largest remaining length, minus headers
 
-    def set(self) -> None:
-        self._callback()
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        value, byte = divmod(value, 128)
+        out.append(byte | 0x80 if value else byte)
+        if not value:
+            return bytes(out)
+
+
+def encode_publish(topic: str, payload: bytes, qos: int, retain: bool) -> Frame:
+    """Encode one MQTT 5 PUBLISH (no properties) for `Link.stream_send`.
+
+    Done by hand because paho only builds a packet inside ``publish()``, together with
+    the per-message objects, locks and log calls this lane exists to avoid; the format
+    is four fields (MQTT 5.0 section 3.3).
+    """
+    name = topic.encode()
+    if not name or b"+" in name or b"#" in name or len(name) > 65535:
+        raise ValueError(
+            f"outbox topic {topic!r}: not a publishable MQTT topic (empty, a wildcard or "
+            "over 65535 bytes); the row was written by a bug, delete it from the outbox"
+        )
+    if qos not in (0, 1) or len(payload) > _MAX_PAYLOAD:
+        raise ValueError(
+            f"outbox message on {topic!r}: qos {qos}, {len(payload)} bytes; the stream "
+            f"sends QoS 0 or 1 and at most {_MAX_PAYLOAD} bytes"
+        )
+    remaining = 2 + len(name) + (2 if qos else 0) + 1 + len(payload)
+    head = b"".join(
+        (
+            bytes((0x30 | qos << 1 | int(retain),)),
+            _varint(remaining),
+            len(name).to_bytes(2, "big"),
+            name,
+        )
+    )
+    return head, b"\x00" + payload, qos
+
+
+class _StreamClient(paho.Client):
+    """paho's client with a fast lane for the outbox stream, confined to this module.
+
+    Why by hand: replaying a backlog through ``paho.Client.publish`` costs, per message,
+    an ``MQTTMessage`` with its lock and condition, two log calls, one ``send()`` system
+    call, three ``recv()`` calls to read the 4-byte PUBACK and a ``Properties`` plus two
+    ``ReasonCode`` objects to decode it; profiled, that is over 80 % of a replay and
+    caps it near a third of ``mosquitto_pub``'s rate. Neither paho nor aiomqtt offers a
+    batch API, so this subclass (installed on the client aiomqtt builds, see
+    `_make_client`) adds one while paho keeps the connection, keepalive, subscriptions
+    and every other publish:
+
+    - `stream_write` queues many PUBLISH packets as ONE entry of paho's own output
+      queue (``_out_packet``), behind whatever paho queued before, so one ``send()``
+      carries a whole batch and the byte stream stays well formed;
+    - stream packet identifiers come from paho's counter and are reserved in
+      ``stream_acks``; `_mid_generate` skips them, so paho never reuses one in flight;
+    - `_packet_handle` settles the PUBACK of a stream identifier from its three bytes
+      and hands everything else to paho;
+    - `_sock_recv` reads 64 KiB at a time and serves paho's small reads from that
+      buffer, `loop_read` keeps reading while it holds data (the loop would not wake
+      for bytes already taken off the socket);
+    - stream publishes count in paho's ``_inflight_messages``, so paho's own QoS 1
+      publishes and the stream share one budget, clamped to the broker's Receive
+      Maximum: exceeding it makes an MQTT 5 broker drop the connection.
+    """
+
+    stream_acks: dict[int, int]
+    stream_budget: int
+    _stream_notify: AckCallback | None
+    _stream_done: list[int]
+    _stream_refused: list[tuple[int, int]]
+    _rbuf: bytes
+    _rpos: int
+
+    def stream_adopt(self, budget: int) -> None:
+        """Called once on a fresh client, before it connects."""
+        self.stream_acks = {}
+        self.stream_budget = budget
+        self._stream_notify = None
+        self._stream_done = []
+        self._stream_refused = []
+        self._rbuf = b""
+        self._rpos = 0
+        self.max_inflight_messages_set(budget)
+        aiomqtt_on_connect = self.on_connect
+
+        def on_connect(*args: Any) -> None:
+            # args: client, userdata, flags, reason code, CONNACK properties (MQTT 5).
+            receive_max = getattr(args[-1], "ReceiveMaximum", None)
+            if isinstance(receive_max, int) and 0 < receive_max < self.stream_budget:
+                self.stream_budget = receive_max
+                # The public setter refuses once connected; we are inside the CONNACK.
+                self._max_inflight_messages = receive_max
+            if aiomqtt_on_connect is not None:
+                aiomqtt_on_connect(*args)
+
+        self.on_connect = on_connect
+
+    def stream_room(self) -> int:
+        return self.stream_budget - self._inflight_messages
+
+    def stream_write(self, data: bytes, qos1: int) -> MQTTErrorCode:
+        if self._sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        self._inflight_messages += qos1
+        # qos 1 in the entry only keeps paho from treating it as one QoS 0 publish.
+        self._out_packet.append(
+            {
+                "command": paho.PUBLISH,
+                "mid": 0,
+                "qos": 1,
+                "pos": 0,
+                "to_process": len(data),
+                "packet": data,
+                "info": None,
+            }
+        )
+        if self._registered_write:
+            # The event loop's writer is armed: it sends this after what is ahead of it.
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        # Write now instead of arming the writer for the next loop turn; loop_write arms
+        # it itself if the socket takes only part. (Never while armed: disarming from
+        # here would race the pending registration and leave a writer spinning.)
+        return self.loop_write()
+
+    def _mid_generate(self) -> int:
+        while True:
+            mid = super()._mid_generate()
+            if mid not in self.stream_acks and mid not in self._out_messages:
+                return mid
+
+    def _packet_handle(self) -> MQTTErrorCode:
+        packet = self._in_packet["packet"]
+        if (self._in_packet["command"] & 0xF0) == paho.PUBACK and len(packet) >= 2:
+            token = self.stream_acks.pop(packet[0] << 8 | packet[1], None)
+            if token is not None:
+                self._inflight_messages -= 1
+                self._stream_done.append(token)
+                if len(packet) > 2 and packet[2] >= 0x80:
+                    self._stream_refused.append((token, packet[2]))
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_handle()
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        buf, pos = self._rbuf, self._rpos
+        if pos >= len(buf):
+            buf = super()._sock_recv(_RECV_SIZE)  # BlockingIOError when there is none
+            if not buf:
+                return buf  # end of stream
+            self._rbuf, pos = buf, 0
+        end = min(pos + bufsize, len(buf))
+        self._rpos = end
+        return buf[pos:end]
+
+    def _sock_close(self) -> None:
+        self._rbuf, self._rpos = b"", 0
+        super()._sock_close()
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        inflight = self._inflight_messages
+        rc = super().loop_read(max_packets)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rbuf):
+            rc = super().loop_read(max_packets)
+        if self._inflight_messages < inflight or self._stream_done:
+            if self._out_messages and self._inflight_messages < self._max_inflight_messages:
+                # paho queued its own publishes while the stream held the budget.
+                with self._out_message_mutex:
+                    self._update_inflight()
+            done, self._stream_done = self._stream_done, []
+            refused, self._stream_refused = self._stream_refused, []
+            if self._stream_notify is not None:
+                self._stream_notify(done, refused)
+        return rc
 
 
 class Link:
@@ -172,6 +354,11 @@ class Link:
 
     def __init__(self, client: aiomqtt.Client, url: BrokerURL, publish_timeout: float) -> None:
         self._client = client
+        # Installed by _make_client on every client this module creates.
+        paho_client = client._client
+        if not isinstance(paho_client, _StreamClient):
+            raise TypeError(f"{url.text}: Link needs a client made by _make_client")
+        self._paho = paho_client
         self.url = url
         self._publish_timeout = publish_timeout
 
@@ -204,40 +391,45 @@ class Link:
                 "message stays in the outbox and is sent after reconnecting",
             ) from exc
 
-    def start_publish(
-        self, topic: str, payload: bytes, *, qos: int, retain: bool, on_ack: Callable[[], None]
-    ) -> None:
-        """Hand one publish to the client without waiting; ``on_ack()`` runs on the event
-        loop when the broker acknowledged it (QoS 1) or it was written (QoS 0).
+    def open_stream(self, on_acks: AckCallback) -> None:
+        """Start this connection's outbox stream; ``on_acks`` runs on the event loop (see
+        `AckCallback`). One stream per connection; it ends with the connection."""
+        if self._paho._stream_notify is not None:
+            raise RuntimeError(f"{self.url.text}: this connection already has a stream")
+        self._paho._stream_notify = on_acks
 
-        The outbox sender's fast path. ``publish()`` costs a task, an Event and a
-        ``wait_for`` per message and halves the replay rate, so this calls paho's
-        ``publish`` directly and parks a hook where aiomqtt's own ``on_publish``
-        callback looks for the waiter of that message id (``_pending_publishes``, whose
-        values it only ever ``.set()``). No MQTT 5 properties are sent: packing them
-        costs as much as the rest of the publish, and the stream's payloads are JSON by
-        contract (docs/asyncapi.yaml).
-        """
-        try:
-            info = self._client._client.publish(topic, payload, qos, retain)
-            pending = self._client._pending_publishes
-        except AttributeError as exc:  # pragma: no cover - only with an incompatible aiomqtt
-            raise RuntimeError(
-                f"aiomqtt {aiomqtt.__version__}: its internals changed ({exc}); the outbox "
-                "sender needs aiomqtt 2.x as pinned in pyproject.toml"
-            ) from exc
-        if info.rc != 0:
+    def stream_room(self) -> int:
+        """How many more QoS 1 publishes the broker accepts in flight right now."""
+        return self._paho.stream_room()
+
+    def stream_send(self, tokens: Sequence[int], frames: Sequence[Frame]) -> None:
+        """Send ``frames`` (from `encode_publish`) in order, in as few writes as the socket
+        allows; each one's token comes back through the stream's ``on_acks`` when it is
+        done. Send at most `stream_room` QoS 1 frames; QoS 0 frames count as done once
+        handed to the socket, like ``publish(qos=0)``. No MQTT 5 properties are sent:
+        the stream's payloads are JSON by contract (docs/asyncapi.yaml)."""
+        client = self._paho
+        reserve = client.stream_acks
+        mid_generate = client._mid_generate
+        parts: list[bytes] = []
+        done: list[int] = []
+        for token, (head, tail, qos) in zip(tokens, frames, strict=True):
+            if qos:
+                mid = mid_generate()
+                reserve[mid] = token
+                parts += (head, mid.to_bytes(2, "big"), tail)
+            else:
+                parts += (head, tail)
+                done.append(token)
+        rc = client.stream_write(b"".join(parts), len(frames) - len(done))
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise LinkDownError(
                 self.url.text,
-                f"publish to {topic!r} refused by the client "
-                f"(rc {info.rc}); the connection is going down, the message "
-                "stays in the outbox",
+                f"stream write failed ({paho.error_string(rc)}); the {len(frames)} "
+                "messages stay in the outbox and are sent after reconnecting",
             )
-        hook = _AckHook(on_ack)
-        pending[info.mid] = hook  # type: ignore[assignment]  # duck-typed Event
-        if info.is_published() and pending.pop(info.mid, None) is not None:
-            # Already written (QoS 0) before we could park the hook.
-            on_ack()
+        if done and client._stream_notify is not None:
+            client._stream_notify(done, [])
 
     async def subscribe(self, topic_filter: str, *, qos: int = 1) -> None:
         # Retain As Published: a command published with the retain flag arrives with it
@@ -300,6 +492,18 @@ def _make_client(
     )
     # aiomqtt warns past 10 pending calls; a full window is our normal state.
     client.pending_calls_threshold = settings.max_inflight + 50
+    try:
+        paho_client = client._client
+    except AttributeError as exc:  # pragma: no cover - only with an incompatible aiomqtt
+        raise RuntimeError(
+            f"aiomqtt {aiomqtt.__version__}: its internals changed ({exc}); the outbox "
+            "stream needs aiomqtt 2.x as pinned in pyproject.toml"
+        ) from exc
+    # aiomqtt builds its paho client itself and offers no way to pass a subclass; the
+    # subclass only adds methods and attributes, so switching the class is safe.
+    paho_client.__class__ = _StreamClient
+    assert isinstance(paho_client, _StreamClient)
+    paho_client.stream_adopt(max(1, settings.max_inflight))
     return client
 
 

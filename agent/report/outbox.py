@@ -32,6 +32,10 @@ THINNED_KEY = "outbox.thinned"
 LOW_WATER = 0.9
 
 
+WireRow = tuple[int, str, int, int, bytes]
+"""``(id, topic, qos, retain, payload)``, as `Outbox.fetch_wire` returns it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     id: int
@@ -245,6 +249,39 @@ class Outbox:
             ]
 
         return await self.store.call(read)
+
+    async def fetch_wire(self, after_id: int, limit: int) -> list[WireRow]:
+        """The sender's read: only what goes on the wire, as plain tuples ``(id, topic,
+        qos, retain, payload)`` in id order (no `Row` or props decoding per message)."""
+
+        def read(conn: sqlite3.Connection) -> list[WireRow]:
+            cursor = conn.execute(
+                "SELECT id, topic, qos, retain, payload FROM outbox "
+                "WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
+            # The store's sqlite3.Row factory costs a Python object per row; plain tuples
+            # are all the sender needs.
+            cursor.row_factory = None
+            return cursor.fetchall()
+
+        return await self.store.call(read)
+
+    async def delete_through(self, last_id: int) -> None:
+        """Remove every row with ``id <= last_id``, durably, in one statement.
+
+        Only for the sender, once the broker acknowledged every row up to ``last_id``:
+        ids grow with each commit (AUTOINCREMENT, one writer thread) and the sender sends
+        in id order from the oldest row, so no row at or below it is left unsent.
+        """
+
+        def remove(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute("DELETE FROM outbox WHERE id <= ?", (last_id,))
+            self._count -= cursor.rowcount
+            if self._count <= self.max_messages:
+                self._over_bound = False
+
+        await self.store.transaction(remove)
 
     async def delete(self, ids: Sequence[int]) -> None:
         """Remove acknowledged rows (one transaction; ids already gone are ignored)."""
