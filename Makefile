@@ -11,7 +11,7 @@ APT_PACKAGES := mosquitto mosquitto-clients snmp snmpd iproute2 iputils-ping lib
 	pkg-config gcc openipmi util-linux
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench sysdeps venv clean image image-test kernel-lab
+.PHONY: demo test lint bench sysdeps venv clean image image-training image-test kernel-lab
 
 demo: sysdeps $(STAMP)
 	$(VENV)/bin/cleanroom demo
@@ -26,8 +26,8 @@ kernel-lab: $(STAMP)
 	else echo "kernel-lab: not root, skipping the VM preparation (sudo scripts/kernel-lab-prepare.sh)"; fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check agent tests
-	$(VENV)/bin/ruff format --check agent tests
+	$(VENV)/bin/ruff check agent tests image-build
+	$(VENV)/bin/ruff format --check agent tests image-build
 	$(VENV)/bin/mypy
 
 bench: sysdeps $(STAMP)
@@ -47,6 +47,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The controller's OS image (Debian 12, the agent in /opt/cleanroom, read-only root,
+# signed manifest) and its boot test under qemu: root, minutes; see image-build/README.md.
+image:
+	image-build/build.sh
+
+image-training:
+	image-build/build.sh --training
+
+image-test: image-training
+	image-build/boot-test.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
