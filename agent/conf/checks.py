@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ def cross_check(config: RackConfig) -> list[str]:
     _check_credentials(config, problems)
     _check_outlets(config, problems)
     _check_switches(config, problems)
+    _check_controller(config, problems)
     _check_groups(config, problems)
     _check_thresholds(config, problems)
     _check_mqtt_and_keys(config, problems)
@@ -179,6 +181,30 @@ def _check_switches(c: RackConfig, out: list[str]) -> None:
         out.append(
             f"switch: {uplinks} ports have role 'uplink'; the rack has exactly one "
             "hospital uplink, mark the others 'trunk' or 'unused'"
+        )
+
+
+def _check_controller(c: RackConfig, out: list[str]) -> None:
+    address = c.controller.management_address
+    if address:
+        try:
+            ipaddress.ip_interface(address)
+        except ValueError:
+            out.append(
+                f"controller.management_address: {address!r} is not an address with "
+                'its prefix length, like "192.0.2.10/24"'
+            )
+        if "/" not in address:
+            out.append(
+                f"controller.management_address: {address!r} needs its prefix "
+                'length, like "192.0.2.10/24"'
+            )
+    if c.controller.uplink_interface and c.controller.uplink_interface == (
+        c.controller.switch_interface
+    ):
+        out.append(
+            "controller: uplink_interface and switch_interface must be different "
+            "interfaces (the hospital side is held down outside the connected phase)"
         )
 
 

@@ -147,6 +147,7 @@ class Controller(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
     power: list[OutletRef] = []
     uplink_interface: str = ""
+    switch_interface: str = ""
     management_address: str = ""
 
 

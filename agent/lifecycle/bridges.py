@@ -90,7 +90,19 @@ class NetworkBridge:
             return bool(layout.phase == phase)
         return all(layout.phase_of(d) == phase for d in chosen)
 
+    async def _host(self, phase: str) -> None:
+        """The controller's own interfaces follow the rack's phase (the hospital-facing
+        one is up only when connected), where the config names them."""
+        controller = self.manager.config.controller
+        if not (controller.uplink_interface or controller.switch_interface):
+            return
+        from agent.network.host import apply_host  # noqa: PLC0415 - netlink, when used
+
+        await apply_host(self.manager.config, _phase(phase), trunk=controller.switch_interface)
+
     async def _remember(self, phase: str, devices: list[str]) -> None:
+        if not devices:
+            await self._host(phase)
         layout = self.manager.layout
         # The whole layout, rack phase first, then devices moved on their own: replaying
         # it in order rebuilds the same layout after a restart.

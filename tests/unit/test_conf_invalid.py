@@ -67,6 +67,11 @@ def _append_step(**step: Any) -> Mutation:
 
 CASES: list[tuple[str, Mutation, list[str]]] = [
     (
+        "management address without prefix",
+        _set("controller.management_address", "192.0.2.10"),
+        ["controller.management_address: '192.0.2.10' needs its prefix length"],
+    ),
+    (
         "unknown top-level key",
         _set("racks", {}),
         ["rack.toml: racks: unknown top-level key", "did you mean `rack`?"],
