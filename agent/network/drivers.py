@@ -5,7 +5,8 @@ from __future__ import annotations
 from agent.conf.schema import RackConfig
 from agent.network.driver import SwitchDriver
 from agent.network.linuxbridge import LinuxBridgeDriver
-from agent.network.qbridge import QBridgeDriver, snmp_target
+from agent.network.qbridge import QBridgeDriver
+from agent.targets import switch_target
 
 
 def drivers_for(config: RackConfig) -> dict[str, SwitchDriver]:
@@ -17,5 +18,5 @@ def drivers_for(config: RackConfig) -> dict[str, SwitchDriver]:
         if switch.driver == "linux-bridge":
             drivers[switch.id] = LinuxBridgeDriver(switch)
         else:
-            drivers[switch.id] = QBridgeDriver(switch, snmp_target(config, switch))
+            drivers[switch.id] = QBridgeDriver(switch, switch_target(config, switch))
     return drivers

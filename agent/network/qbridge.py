@@ -21,21 +21,18 @@ from types import TracebackType
 from typing import Self
 
 from agent.adapters.snmp import (
-    AuthProtocol,
     Gauge,
     Integer,
     OctetString,
-    PrivProtocol,
     SetValue,
     SnmpClient,
     SnmpTarget,
-    V3User,
     expect_bytes,
     expect_int,
     expect_oid,
 )
-from agent.conf.schema import RackConfig, Switch
-from agent.errors import ConfigError, NegativeReply, ProtocolError
+from agent.conf.schema import Switch
+from agent.errors import NegativeReply, ProtocolError
 from agent.network import portlist
 from agent.network.driver import Culprit, SwitchDiff
 from agent.network.model import ActualSwitch
@@ -53,57 +50,6 @@ IF_ADMIN = "1.3.6.1.2.1.2.2.1.7"
 IF_OPER = "1.3.6.1.2.1.2.2.1.8"
 UP, DOWN = 1, 2
 ACTIVE = 1
-# The config spells protocols as the operator's device pages do, the adapter as RFC 7860.
-_AUTH_NAMES: dict[str, AuthProtocol] = {
-    "MD5": "MD5",
-    "SHA": "SHA",
-    "SHA224": "SHA-224",
-    "SHA256": "SHA-256",
-    "SHA384": "SHA-384",
-    "SHA512": "SHA-512",
-}
-_PRIV_NAMES: dict[str, PrivProtocol] = {
-    "DES": "DES",
-    "AES": "AES",
-    "AES192": "AES-192",
-    "AES256": "AES-256",
-}
-
-
-def snmp_target(config: RackConfig, switch: Switch) -> SnmpTarget:
-    """The SNMP target of a switch from its config entry and credential set."""
-    cred = config.credentials.get(switch.credentials)
-    if cred is None:
-        raise ConfigError(
-            [f"switch {switch.id!r}: credentials {switch.credentials!r} are not defined"]
-        )
-    common = {
-        "device": switch.id,
-        "host": switch.host,
-        "port": switch.snmp_port,
-        "timeout": float(cred.timeout),
-        "retries": cred.retries,
-    }
-    if cred.version == "2c":
-        assert cred.community is not None  # the config checks guarantee it
-        write = cred.write_community.reveal() if cred.write_community else None
-        return SnmpTarget(
-            **common,  # type: ignore[arg-type]
-            version="2c",
-            community=cred.community.reveal(),
-            write_community=write,
-        )
-    assert cred.auth_key is not None
-    user = V3User(
-        cred.user,
-        auth_key=cred.auth_key.reveal(),
-        priv_key=cred.priv_key.reveal() if cred.priv_key else None,
-        auth_protocol=_AUTH_NAMES[cred.auth_protocol],
-        priv_protocol=_PRIV_NAMES[cred.priv_protocol],
-    )
-    return SnmpTarget(**common, version="3", user=user)  # type: ignore[arg-type]
-
-
 def _index(oid: str, column: str) -> tuple[int, ...]:
     return tuple(int(part) for part in oid[len(column) + 1 :].split("."))
 

@@ -100,9 +100,9 @@ async def one_run() -> dict[str, float]:
 
 
 def _target(config: RackConfig) -> Any:
-    from agent.network.qbridge import snmp_target  # noqa: PLC0415
+    from agent.targets import switch_target  # noqa: PLC0415
 
-    return snmp_target(config, config.switch[0])
+    return switch_target(config, config.switch[0])
 
 
 def main() -> None:
