@@ -91,6 +91,9 @@ class BrokerSettings:
     session_expiry: int = 300
     connect_timeout: float = 10.0
     publish_timeout: float = 30.0
+    # QoS 1 publishes in flight on one connection, the outbox stream's and paho's own
+    # together; lowered to the broker's Receive Maximum when it announces a smaller one
+    # (Mosquitto announces its max_inflight_messages, default 20).
     max_inflight: int = 20
     backoff_min: float = 0.5
     backoff_max: float = 30.0
@@ -166,7 +169,7 @@ identifier, which is only chosen when it is sent (a QoS 0 packet has none)."""
 
 AckCallback = Callable[[list[int], list[tuple[int, int]]], None]
 """``on_acks(tokens, refused)``: the tokens of stream publishes that are done (QoS 1:
-the broker's PUBACK arrived; QoS 0: handed to the socket), and among them those whose
+the broker's PUBACK arrived; QoS 0: queued for the socket), and among them those whose
 PUBACK carried a failure reason code, as ``(token, reason)``. Also called with no tokens
 when only a non-stream publish was acknowledged, i.e. when `Link.stream_room` grew."""
 
@@ -406,7 +409,8 @@ class Link:
         """Send ``frames`` (from `encode_publish`) in order, in as few writes as the socket
         allows; each one's token comes back through the stream's ``on_acks`` when it is
         done. Send at most `stream_room` QoS 1 frames; QoS 0 frames count as done once
-        handed to the socket, like ``publish(qos=0)``. No MQTT 5 properties are sent:
+        queued (bytes written but unread are lost with a dying connection anyway, so
+        waiting for the write would promise nothing more). No MQTT 5 properties are sent:
         the stream's payloads are JSON by contract (docs/asyncapi.yaml)."""
         client = self._paho
         reserve = client.stream_acks
