@@ -9,6 +9,12 @@ waits for an fsync. When the connection dies, the rows not yet acknowledged are 
 published again on the next one, from the oldest: the ARS may see a duplicate, always
 with the same ``boot_id``/``seq``, never a gap.
 
+The window is ``ReportSettings.window`` (default 20), lowered by the adapter to what the
+broker announces as its Receive Maximum: a wider window (100 replays about a fifth
+faster on loopback, more over a long round trip) needs the broker set to accept it,
+e.g. Mosquitto's ``max_inflight_messages 100`` (it also bounds the broker's own
+deliveries to each subscriber; brokers that enforce the limit drop a client exceeding it).
+
 The hot path is batch-shaped on purpose (a replay of a day's backlog is tens of
 thousands of messages): rows are read as plain tuples, 2000 at a time, encoded once,
 and handed to the link as many as the window allows in one write; acknowledgements come

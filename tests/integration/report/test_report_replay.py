@@ -20,8 +20,9 @@ from agent.adapters.mqtt import Frame, Link, connect, encode_publish
 from agent.report.outbox import Outbox
 from agent.report.sender import Sender
 from agent.store import Store
-from tests.integration.report.broker import Mosquitto, require_broker
+from tests.integration.report.broker import Mosquitto, free_tcp_port, require_broker
 from tests.integration.report.report_helpers import Subscriber, broker_settings
+from tests.integration.report.test_report_tls import make_pki
 
 
 def fixed_payload(payload: bytes, _seq: int) -> bytes:
@@ -267,3 +268,38 @@ async def test_refused_message_is_reported_and_the_rest_flows(
     assert [m["payload"] for m in sub.on("ok/a")] == ["1", "3"]
     assert sender.refused == 1
     assert "reason code 0x87" in caplog.text
+
+
+async def test_stream_over_tls(tmp_path: Path) -> None:
+    """TLS writes are partial and TLS reads are decrypted a record at a time: the lane's
+    single large writes and buffered reads must still deliver every row, in order."""
+    require_broker()
+    pki = make_pki(tmp_path)
+    config = [
+        f"cafile {pki['ca']}",
+        f"certfile {pki['server_cert']}",
+        f"keyfile {pki['server_key']}",
+    ]
+    rows = [("tls/stream", 1, False, b"%d" % i) for i in range(2000)]
+    rows.insert(1000, ("tls/stream", 1, False, b"big:" + b"x" * 3_000_000))
+    async with (
+        Mosquitto(port=free_tcp_port(), extra_config=config) as broker,
+        Store(tmp_path / "s.db") as store,
+    ):
+        url = f"mqtts://localhost:{broker.port}"
+        settings = broker_settings(url, ca_file=str(pki["ca"]))
+        outbox = Outbox(store, "boot", max_messages=10_000, telemetry_keep_every=4)
+        await outbox.open()
+        await fill(outbox, rows)
+        sender = Sender(outbox, window=20)
+        async with connect(broker_settings(url, ca_file=str(pki["ca"]))) as reader:
+            await reader.subscribe("tls/#", qos=1)
+            async with connect(settings) as link:
+                await drain_until_empty(sender, link)
+            received: list[bytes] = []
+            async with asyncio.timeout(30):
+                async for message in reader.messages():
+                    received.append(message.payload)
+                    if len(received) == len(rows):
+                        break
+    assert received == [payload for _, _, _, payload in rows]
