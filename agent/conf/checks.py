@@ -266,6 +266,8 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
             out.append(f"mqtt.urls[{i}]: {url!r} is not mqtt://host:port or mqtts://host:port")
     if c.mqtt.outbox_max_messages < 1000:
         out.append("mqtt.outbox_max_messages: keep at least 1000 (events are never dropped)")
+    if not 1 <= c.mqtt.inflight_window <= 65535:
+        out.append("mqtt.inflight_window: give 1..65535 (QoS 1 publishes awaiting PUBACK)")
     if c.mqtt.telemetry_keep_every < 2:
         out.append(
             "mqtt.telemetry_keep_every: must be 2 or more (thinning keeps one telemetry "

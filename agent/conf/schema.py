@@ -232,6 +232,7 @@ class Mqtt(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     session_expiry: Duration = Duration(3600.0)
     outbox_max_messages: int = 200_000
     telemetry_keep_every: int = 4
+    inflight_window: int = 20
     telemetry_interval: Duration = Duration(10.0)
     command_max_skew: Duration = Duration(30.0)
     approval_window: Duration = Duration(900.0)

@@ -25,6 +25,7 @@ def broker_settings(config: RackConfig) -> BrokerSettings:
         key_file=mqtt.key_file,
         keepalive=float(mqtt.keepalive),
         session_expiry=int(mqtt.session_expiry),
+        max_inflight=mqtt.inflight_window,
     )
 
 
@@ -36,6 +37,7 @@ def report_settings(config: RackConfig) -> ReportSettings:
         telemetry_keep_every=mqtt.telemetry_keep_every,
         command_max_skew=float(mqtt.command_max_skew),
         approval_window=float(mqtt.approval_window),
+        window=mqtt.inflight_window,
     )
 
 
