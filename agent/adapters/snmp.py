@@ -220,7 +220,7 @@ class SnmpClient:
             return self._decode(oid, raw)
 
         what = f"GET {oid}"
-        return await self._read(what, partial(self._aio_attempt, what, op))
+        return await self._read(what, partial(self._aio_attempt, op))
 
     async def get(self, oids: Sequence[str]) -> dict[str, Value]:
         """GET several OIDs in one PDU; every requested OID is a key of the result.
@@ -238,7 +238,7 @@ class SnmpClient:
             return {oid: self._decode(oid, raw[oid]) if oid in raw else MISSING for oid in wanted}
 
         what = f"GET {_summary(wanted)}"
-        return await self._read(what, partial(self._aio_attempt, what, op))
+        return await self._read(what, partial(self._aio_attempt, op))
 
     async def walk(self, subtree: str) -> list[tuple[str, Value]]:
         """Every (oid, value) under ``subtree``, in agent order, by GETBULK.
@@ -323,11 +323,11 @@ class SnmpClient:
             await self._pause(attempt, what)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def _aio_attempt(self, what: str, op: Callable[[SnmpSession], Awaitable[T]]) -> T:
+    async def _aio_attempt(self, op: Callable[[SnmpSession], Awaitable[T]]) -> T:
         """One GET on an asyncio session: for a request of one datagram each way, the
         event loop costs less than a hop to a worker thread (measured: 42-50 us of CPU
         per GET against 75 us)."""
-        slot = await self._aio_session(what)
+        slot = await self._aio_session()
         self.stats.requests += 1
         result = await op(slot.session)
         slot.last_used = time.monotonic()
@@ -336,8 +336,9 @@ class SnmpClient:
 
     async def _walk_attempt(self, what: str, subtree: str) -> list[tuple[str, ValueType]]:
         """One whole walk on a synchronous session, in a worker thread."""
+        self._check_open()  # again: the client may have closed while we waited for a slot
         threads = self._threads
-        assert threads is not None  # set while open; _read checked that
+        assert threads is not None  # set whenever the client is open
         slot = await self._sync_session(threads)
         self.stats.requests += 1
         target = self.target
@@ -349,7 +350,7 @@ class SnmpClient:
         self._idle_sync.append(slot)
         return rows
 
-    async def _aio_session(self, what: str) -> _Session[SnmpSession]:
+    async def _aio_session(self) -> _Session[SnmpSession]:
         """An idle asyncio session (refreshed if v3 and idle too long), or a new one."""
         while self._idle:
             slot = self._idle.pop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -263,3 +264,210 @@ async def test_client_refuses_use_outside_its_context(snmpd: Snmpd) -> None:
     snmp = SnmpClient(v2c(snmpd))
     with pytest.raises(RuntimeError, match="async with"):
         await snmp.get_one(SYS_NAME)
+
+
+# --- walks: they run gufo-snmp's synchronous client in the client's worker threads ---
+
+
+def walk_threads(device: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(f"snmp {device}_")]
+
+
+async def test_v3_walk_spans_several_getbulk_pages(snmpd: Snmpd) -> None:
+    async with SnmpClient(replace(v3(snmpd), max_repetitions=3)) as snmp:
+        rows = await snmp.walk("1.3.6.1.2.1.1")
+        assert await snmp.walk("1.3.6.1.2.1.1") == rows  # a pooled session, same answer
+        # One engine discovery for the first walk session, then two walks.
+        assert snmp.stats.requests == 3
+    oids = [oid for oid, _ in rows]
+    assert len(oids) > 10
+    assert oids[:2] == [SYS_DESCR, SYS_OBJECT_ID]
+
+
+@pytest.mark.parametrize(
+    ("auth_key", "user"),
+    [("wrong-pass-phrase", V3_USER), (V3_AUTH_KEY, "nobody")],
+    ids=["wrong-key", "unknown-user"],
+)
+async def test_v3_walk_with_bad_credentials_is_refused(
+    snmpd: Snmpd, auth_key: str, user: str
+) -> None:
+    async with SnmpClient(v3(snmpd, auth_key=auth_key, user=user)) as snmp:
+        with pytest.raises(NegativeReply) as caught:
+            await snmp.walk(TYPES_ROOT)
+    assert caught.value.status == "authenticationFailure"
+    assert auth_key not in str(caught.value)
+
+
+async def test_v3_walk_to_a_silent_port_is_retried_then_unreachable(silent_port: int) -> None:
+    target = SnmpTarget(
+        "silent-v3",
+        "127.0.0.1",
+        silent_port,
+        version="3",
+        user=V3User(V3_USER, auth_key=V3_AUTH_KEY, priv_key=V3_PRIV_KEY),
+        timeout=0.1,
+        retries=2,
+        backoff=0.01,
+    )
+    async with SnmpClient(target) as snmp:
+        with pytest.raises(DeviceUnreachable) as caught:
+            await snmp.walk("1.3.6.1.2.1.1")
+        # Each attempt is an engine discovery that gets no REPORT.
+        assert (snmp.stats.requests, snmp.stats.timeouts, snmp.stats.retries) == (3, 3, 2)
+    assert "3 attempt(s)" in str(caught.value)
+
+
+async def test_walk_to_a_closed_port_is_unreachable() -> None:
+    target = SnmpTarget("closed", "127.0.0.1", free_udp_port(), timeout=0.1, retries=1)
+    async with SnmpClient(target) as snmp:
+        with pytest.raises(DeviceUnreachable):
+            await snmp.walk("1.3.6.1.2.1.1")
+
+
+# A few BER helpers for the hand-made agents below (just what a GetResponse needs).
+
+
+def ber(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 128:
+        return bytes([tag, size]) + content
+    raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(raw)]) + raw + content
+
+
+def ber_oid(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    out = bytearray([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        chunk = [arc & 0x7F]
+        rest = arc >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        out += bytes(reversed(chunk))
+    return ber(0x06, bytes(out))
+
+
+def ber_children(data: bytes) -> list[bytes]:
+    """The TLVs inside one constructed TLV, each with its header."""
+    out = []
+    size = data[1]
+    pos = 2
+    if size & 0x80:
+        pos += size & 0x7F
+    while pos < len(data):
+        length = data[pos + 1]
+        head = 2
+        if length & 0x80:
+            n = length & 0x7F
+            length = int.from_bytes(data[pos + 2 : pos + 2 + n], "big")
+            head += n
+        out.append(data[pos : pos + head + length])
+        pos += head + length
+    return out
+
+
+def looping_answer(request: bytes, oid: str) -> bytes:
+    """A v2c GetResponse to ``request`` holding one varbind ``oid = 7``, whatever was asked."""
+    _, community, pdu = ber_children(request)
+    request_id = ber_children(pdu)[0]
+    varbind = ber(0x30, ber_oid(oid) + ber(0x02, b"\x07"))
+    body = request_id + ber(0x02, b"\x00") + ber(0x02, b"\x00") + ber(0x30, varbind)
+    return ber(0x30, ber(0x02, b"\x01") + community + ber(0xA2, body))
+
+
+async def test_walk_of_an_agent_that_does_not_advance_is_a_protocol_error() -> None:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    stuck = f"{TYPES_ROOT}.9.1"
+    requests = 0
+
+    async def answer_the_same_oid() -> None:
+        nonlocal requests
+        while True:
+            request, peer = await loop.sock_recvfrom(sock, 4096)
+            requests += 1
+            if requests <= 5:  # then silence: a walk without the check fails, not hangs
+                await loop.sock_sendto(sock, looping_answer(request, stuck), peer)
+
+    with sock:
+        async with asyncio.TaskGroup() as tg:
+            server = tg.create_task(answer_the_same_oid(), name="looping-agent")
+            port = sock.getsockname()[1]
+            target = SnmpTarget("looper", "127.0.0.1", port, timeout=0.5, retries=0)
+            try:
+                async with SnmpClient(target) as snmp:
+                    with pytest.raises(ProtocolError) as caught:
+                        await snmp.walk(f"{TYPES_ROOT}.9")
+            finally:
+                server.cancel()
+    assert requests == 2  # the second page gave the same cursor: stop there
+    assert stuck in str(caught.value)
+    assert "loops" in str(caught.value)
+
+
+async def test_walk_of_garbage_is_a_protocol_error() -> None:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+
+    async def answer_garbage() -> None:
+        while True:
+            _, peer = await loop.sock_recvfrom(sock, 4096)
+            await loop.sock_sendto(sock, b"\x30\x03\x02\x01\x01 this is not BER", peer)
+
+    with sock:
+        async with asyncio.TaskGroup() as tg:
+            server = tg.create_task(answer_garbage(), name="garbage-responder")
+            target = SnmpTarget("liar", "127.0.0.1", sock.getsockname()[1], timeout=0.5)
+            try:
+                async with SnmpClient(target) as snmp:
+                    with pytest.raises(ProtocolError, match="malformed"):
+                        await snmp.walk("1.3.6.1.2.1.1")
+            finally:
+                server.cancel()
+
+
+async def test_cancelled_walk_returns_at_once_and_its_thread_stops_after_the_page(
+    snmpd: Snmpd,
+) -> None:
+    """A relay holds the first GETBULK: the walk's thread is blocked in recv when the
+    caller is cancelled. The caller gets CancelledError at once; once the page is
+    answered, the thread drops the walk without asking for the next page."""
+    loop = asyncio.get_running_loop()
+    relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    relay.bind(("127.0.0.1", 0))
+    relay.setblocking(False)
+    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    upstream.connect((snmpd.host, snmpd.port))
+    upstream.setblocking(False)
+    with relay, upstream:
+        target = v2c(snmpd, device="held", max_repetitions=3, timeout=5.0, retries=0)
+        target = replace(target, port=relay.getsockname()[1])
+        async with SnmpClient(target) as snmp:
+            walk = asyncio.create_task(snmp.walk("1.3.6.1.2.1.1"), name="walk-to-cancel")
+            request, peer = await loop.sock_recvfrom(relay, 4096)
+            walk.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await walk
+            workers = walk_threads("held")
+            assert workers  # still blocked in recv: nobody answered yet
+            await loop.sock_sendall(upstream, request)
+            await loop.sock_sendto(relay, await loop.sock_recv(upstream, 65536), peer)
+        for worker in workers:
+            await asyncio.to_thread(worker.join)  # ends once its abandoned walk stopped
+        # The thread is gone, so a next-page request would already be in the relay.
+        with pytest.raises(BlockingIOError):
+            relay.recv(4096)
+
+
+async def test_concurrent_walks_stay_within_max_in_flight_threads(snmpd: Snmpd) -> None:
+    async with SnmpClient(v2c(snmpd, device="bounded", max_in_flight=2)) as snmp:
+        results = await asyncio.gather(*(snmp.walk(TYPES_ROOT) for _ in range(12)))
+        assert 1 <= len(walk_threads("bounded")) <= 2
+    assert all(rows == results[0] for rows in results)
+    assert len(results[0]) == 8
