@@ -124,6 +124,8 @@ _PRIV_KEYS = {"DES": DesKey, "AES": Aes128Key, "AES-192": Aes192Key, "AES-256": 
 # when a v3 session has been idle that long. We refresh a little earlier.
 _V3_REFRESH_AFTER = 120.0
 _BACKOFF_CAP = 5.0
+# gufo-snmp 0.13 sends and receives through a 4080-byte buffer (src/buf/buffer.rs).
+_GUFO_MAX_MESSAGE = 4080
 # The Python types gufo-snmp decodes SNMP values into that are ours too (see Value).
 _DECODED = frozenset({int, bytes, str})
 
@@ -436,6 +438,16 @@ class SnmpClient:
                 f"{where}: the agent refused our SNMPv3 credentials; check user name, "
                 "auth/priv keys and protocols against the device",
                 status="authenticationFailure",
+            )
+        if isinstance(exc, SnmpDecodeError) and str(exc) == "incomplete":
+            # gufo-snmp receives into a fixed 4080-byte buffer, so an answer larger than
+            # that arrives cut short and fails to decode the same way as a broken one.
+            return ProtocolError(
+                target.device,
+                f"{where}: the answer was cut short; gufo-snmp receives at most "
+                f"{_GUFO_MAX_MESSAGE} bytes per message, so lower max_repetitions (now "
+                f"{target.max_repetitions}) or read fewer OIDs at once; if that does not "
+                "help, the agent sends truncated messages",
             )
         if isinstance(exc, SnmpDecodeError | SnmpEncodeError):
             return ProtocolError(

@@ -368,11 +368,12 @@ def ber_children(data: bytes) -> list[bytes]:
     return out
 
 
-def looping_answer(request: bytes, oid: str) -> bytes:
-    """A v2c GetResponse to ``request`` holding one varbind ``oid = 7``, whatever was asked."""
+def looping_answer(request: bytes, oid: str, value: bytes = ber(0x02, b"\x07")) -> bytes:
+    """A v2c GetResponse to ``request`` holding one varbind ``oid = value``, whatever
+    was asked."""
     _, community, pdu = ber_children(request)
     request_id = ber_children(pdu)[0]
-    varbind = ber(0x30, ber_oid(oid) + ber(0x02, b"\x07"))
+    varbind = ber(0x30, ber_oid(oid) + value)
     body = request_id + ber(0x02, b"\x00") + ber(0x02, b"\x00") + ber(0x30, varbind)
     return ber(0x30, ber(0x02, b"\x01") + community + ber(0xA2, body))
 
@@ -471,3 +472,32 @@ async def test_concurrent_walks_stay_within_max_in_flight_threads(snmpd: Snmpd) 
         assert 1 <= len(walk_threads("bounded")) <= 2
     assert all(rows == results[0] for rows in results)
     assert len(results[0]) == 8
+
+
+async def test_an_answer_larger_than_gufo_receives_says_to_lower_max_repetitions() -> None:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    big = ber(0x04, b"x" * 5000)  # one OCTET STRING larger than gufo's 4080-byte buffer
+
+    async def answer_too_much() -> None:
+        while True:
+            request, peer = await loop.sock_recvfrom(sock, 4096)
+            await loop.sock_sendto(sock, looping_answer(request, f"{TYPES_ROOT}.1.0", big), peer)
+
+    with sock:
+        async with asyncio.TaskGroup() as tg:
+            server = tg.create_task(answer_too_much(), name="oversized-agent")
+            port = sock.getsockname()[1]
+            target = SnmpTarget("chatty", "127.0.0.1", port, timeout=0.5, max_repetitions=60)
+            try:
+                async with SnmpClient(target) as snmp:
+                    with pytest.raises(ProtocolError) as walked:
+                        await snmp.walk(TYPES_ROOT)
+                    with pytest.raises(ProtocolError) as got:
+                        await snmp.get_one(f"{TYPES_ROOT}.1.0")
+            finally:
+                server.cancel()
+    for caught in (walked, got):
+        assert "max_repetitions (now 60)" in str(caught.value)
