@@ -19,24 +19,14 @@ from agent.conf import RackConfig
 from agent.errors import ConfigError
 from agent.power.cli_commands import register
 from agent.sim.compose import SimRack
-from agent.sim.testing import relocate
+from tests.integration.power.demo_rack import fast_demo_path
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
 
 
 def fast_demo(tmp_path: Path, **replace: str) -> Path:
-    path, _ = relocate(DEMO, tmp_path)
-    text = path.read_text()
-    text = text.replace('inrush_delay = "500ms"', 'inrush_delay = "100ms"')
-    text = text.replace('settle = "1s"', 'settle = "0s"')
-    text = text.replace('timeout = "1s"\nretries = 2', 'timeout = "300ms"\nretries = 1')
-    text = text.replace('graceful_timeout = "10s"', 'graceful_timeout = "2s"')
-    for old, new in replace.items():
-        text, count = re.subn(old, new, text, flags=re.M)
-        assert count, f"the demo config no longer has {old!r}"
-    path.write_text(text)
-    return path
+    return fast_demo_path(tmp_path, graceful="2s", replace=replace)
 
 
 async def cleanroom(*argv: str) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from agent.power.manager import PowerManager
 from agent.power.sequencer import Progress
 from agent.sim.compose import SimRack
 from agent.sim.snmp.setlog import SetLogEntry
-from agent.sim.testing import relocate
+from tests.integration.power.demo_rack import fast_demo_path
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
@@ -31,18 +30,11 @@ RARITAN_ON_COLUMN = "1.3.6.1.4.1.13742.6.4.1.2.1.2.1."  # switchingOperation
 
 def fast_demo(tmp_path: Path, **replace: str) -> RackConfig:
     """The demo rack on free ports, with short delays and timeouts so tests stay fast."""
-    path, _ = relocate(DEMO, tmp_path)
-    text = path.read_text()
-    text = text.replace('inrush_delay = "500ms"', f'inrush_delay = "{int(INRUSH_S * 1000)}ms"')
-    text = text.replace('settle = "1s"', 'settle = "100ms"')
-    text = text.replace('timeout = "1s"\nretries = 2', 'timeout = "300ms"\nretries = 1')
-    text = text.replace('boot_timeout = "30s"', 'boot_timeout = "10s"')
-    text = text.replace('graceful_timeout = "10s"', 'graceful_timeout = "1500ms"')
-    for old, new in replace.items():
-        text, count = re.subn(old, new, text, flags=re.M)
-        assert count, f"the demo config no longer has {old!r}"
-    path.write_text(text)
-    return load_config(path)
+    return load_config(
+        fast_demo_path(
+            tmp_path, inrush=f"{int(INRUSH_S * 1000)}ms", settle="100ms", replace=replace
+        )
+    )
 
 
 def manager(config: RackConfig, bus: Bus, **kwargs: object) -> PowerManager:

@@ -5,7 +5,6 @@ outlets left on, and mains back."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from agent.power.actions import ActionPolicy
 from agent.power.manager import DecisionStream, PowerManager
 from agent.power.ups_policy import UpsDecision
 from agent.sim.compose import SimRack
-from agent.sim.testing import relocate
+from tests.integration.power.demo_rack import fast_demo_path
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
@@ -25,17 +24,9 @@ POLL_S = 0.1
 
 
 def fast_demo(tmp_path: Path, **replace: str) -> RackConfig:
-    path, _ = relocate(DEMO, tmp_path)
-    text = path.read_text()
-    text = text.replace('inrush_delay = "500ms"', 'inrush_delay = "100ms"')
-    text = text.replace('settle = "1s"', 'settle = "0s"')
-    text = text.replace('timeout = "1s"\nretries = 2', 'timeout = "200ms"\nretries = 0')
-    text = text.replace('graceful_timeout = "10s"', 'graceful_timeout = "1500ms"')
-    for old, new in replace.items():
-        text, count = re.subn(old, new, text, flags=re.M)
-        assert count, f"the demo config no longer has {old!r}"
-    path.write_text(text)
-    return load_config(path)
+    return load_config(
+        fast_demo_path(tmp_path, snmp_timeout="200ms", snmp_retries=0, replace=replace)
+    )
 
 
 def manager(config: RackConfig, bus: Bus, **kwargs: bool) -> PowerManager:
