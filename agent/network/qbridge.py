@@ -50,6 +50,8 @@ IF_ADMIN = "1.3.6.1.2.1.2.2.1.7"
 IF_OPER = "1.3.6.1.2.1.2.2.1.8"
 UP, DOWN = 1, 2
 ACTIVE = 1
+
+
 def _index(oid: str, column: str) -> tuple[int, ...]:
     return tuple(int(part) for part in oid[len(column) + 1 :].split("."))
 
