@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import msgspec
 
-from agent.conf.units import Duration
+from agent.conf.units import Duration, make_dec_hook
 
 if TYPE_CHECKING:
     from agent.conf.schema import RackConfig
@@ -126,18 +126,14 @@ class RestoreArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
         return []
 
 
-def _durations(type_: type, value: object) -> object:
-    if type_ is Duration:
-        return Duration.parse(value)
-    raise NotImplementedError(f"no decoder for {type_!r}")
-
-
+# Step args hold no secrets: the config's own hook, with an empty secrets table.
+_DEC_HOOK = make_dec_hook({}, "")
 A = TypeVar("A", bound="_Args")
 
 
 def parse_args(args: dict[str, Any], args_type: type[A]) -> A:
     """A step's ``args`` as the record of its kind (durations parsed like the config)."""
-    return msgspec.convert(args, args_type, strict=True, dec_hook=_durations)
+    return msgspec.convert(args, args_type, strict=True, dec_hook=_DEC_HOOK)
 
 
 STEP_ARGS: dict[str, type[_Args]] = {

@@ -74,7 +74,8 @@ def make_dec_hook(secrets: dict[str, str], secrets_source: str) -> Any:
                     )
                 return Secret(secrets[name])
             return Secret(value)
-        raise NotImplementedError(f"no decoder for {type_!r}")
+        # msgspec turns a TypeError from the hook into a ValidationError with the path.
+        raise TypeError(f"no decoder for {type_!r}")
 
     return dec_hook
 
@@ -85,4 +86,4 @@ def enc_hook(value: object) -> object:
         return "***"
     if isinstance(value, Duration):
         return float(value)
-    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+    raise TypeError(f"cannot encode {type(value).__name__}")
