@@ -116,11 +116,9 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
         main = asyncio.create_task(self._run(), name="daemon-main")
+        stop = asyncio.create_task(self._stop.wait(), name="daemon-stop-request")
         try:
-            await asyncio.wait(
-                {main, asyncio.ensure_future(self._stop.wait())},
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
             if not main.done():
                 done, _ = await asyncio.wait({main}, timeout=STOP_DEADLINE)
                 if not done:
@@ -131,6 +129,7 @@ class Daemon:
                     os._exit(1)
             main.result()
         finally:
+            stop.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         return 0

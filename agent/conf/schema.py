@@ -66,13 +66,19 @@ class OutletRef(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     outlet: int
 
 
-class Pdu(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class _SnmpDevice(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What every SNMP-managed device has: where it answers, with which credentials,
+    which driver (``auto``: detected from its sysObjectID) and the model expected."""
+
     id: str
     host: str
     snmp_port: int = 161
     credentials: str
     driver: str = "auto"
     model: str = ""
+
+
+class Pdu(_SnmpDevice, frozen=True, kw_only=True, forbid_unknown_fields=True):
     outlets: int
     inlet_budget_w: float
     ups: str = ""
@@ -104,13 +110,7 @@ class Switch(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     nominal_w: float = 0.0
 
 
-class Ups(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    id: str
-    host: str
-    snmp_port: int = 161
-    credentials: str
-    driver: str = "auto"
-    model: str = ""
+class Ups(_SnmpDevice, frozen=True, kw_only=True, forbid_unknown_fields=True):
     budget_w: float
     low_runtime: Duration = Duration(600.0)
     dead_time: Duration = Duration(60.0)

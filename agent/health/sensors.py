@@ -75,32 +75,15 @@ def reading(  # noqa: PLR0917 - the fields of a reading, in the model's order
     outside the physically plausible range [low, high] (a PDU answering 6553.5 A is a
     broken agent or a sentinel such as -1, not an overload)."""
     if value is None:
-        return Reading(
-            device=device,
-            sensor=sensor,
-            kind=kind,
-            unit=unit,
-            value=None,
-            ts=ts,
-            status="unknown",
-            detail=detail or "no value",
-        )
+        return unknown(device, sensor, kind, unit, ts, detail or "no value")
     if (
         not math.isfinite(value)
         or (low is not None and value < low)
         or (high is not None and value > high)
     ):
-        return Reading(
-            device=device,
-            sensor=sensor,
-            kind=kind,
-            unit=unit,
-            value=None,
-            ts=ts,
-            status="unknown",
-            detail=f"value {value!r} {unit} is outside the plausible range "
-            f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}",
-        )
+        span = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
+        why = f"value {value!r} {unit} is outside the plausible range {span}"
+        return unknown(device, sensor, kind, unit, ts, why)
     # ``detail`` explains an unknown; on a good value it would only be noise, except for
     # a fault, where it says what the device reported.
     return Reading(

@@ -150,3 +150,46 @@ def test_a_second_agent_on_the_same_store_is_refused(tmp_path: Path) -> None:
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=10) == 0
+
+
+HUNG_PART = """
+import asyncio, contextlib, sys
+from agent import daemon
+from agent.conf import load_config
+
+@contextlib.asynccontextmanager
+async def stubborn(ctx):
+    yield
+    # A part that will not stop: it swallows its cancellation (the bug the deadline
+    # exists for).
+    while True:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass
+
+async def main():
+    daemon.STOP_DEADLINE = 0.5
+    agent = daemon.Daemon(load_config(sys.argv[1]), parts=[stubborn])
+    runner = asyncio.create_task(agent.run(), name="runner")
+    await agent.ready.wait()
+    agent.request_stop("test")
+    await runner
+
+asyncio.run(main())
+"""
+
+
+def test_a_part_that_will_not_stop_is_named_and_the_agent_exits(tmp_path: Path) -> None:
+    config = _config_with_store(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", HUNG_PART, str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "parts did not stop within 0.5s" in result.stderr
+    assert "task daemon-main" in result.stderr
