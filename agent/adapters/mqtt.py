@@ -40,6 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from agent import cancel
 from agent.errors import ConfigError, DeviceUnreachable
 
 log = logging.getLogger(__name__)
@@ -379,13 +380,15 @@ class Link:
         """Return once the broker acknowledged (QoS 1) or the bytes were written (QoS 0)."""
         props = _publish_properties(content_type, response_topic, correlation)
         try:
-            await self._client.publish(
-                topic,
-                payload,
-                qos=qos,
-                retain=retain,
-                properties=props,
-                timeout=self._publish_timeout,
+            await cancel.delivered(
+                self._client.publish(
+                    topic,
+                    payload,
+                    qos=qos,
+                    retain=retain,
+                    properties=props,
+                    timeout=self._publish_timeout,
+                )
             )
         except aiomqtt.MqttError as exc:
             raise LinkDownError(
@@ -440,7 +443,7 @@ class Link:
         # set, so the intake can refuse it (MQTT 5 clears it otherwise on live delivery).
         options = SubscribeOptions(qos=qos, retainAsPublished=True)
         try:
-            await self._client.subscribe(topic_filter, options=options)
+            await cancel.delivered(self._client.subscribe(topic_filter, options=options))
         except aiomqtt.MqttError as exc:
             raise LinkDownError(
                 self.url.text, f"subscribe to {topic_filter!r} failed: {exc}"
@@ -517,12 +520,15 @@ async def connect(settings: BrokerSettings, will: WillMessage | None = None) -> 
     errors: list[str] = []
     for url in settings.parsed_urls():
         client = _make_client(settings, url, will)
+        before = cancel.requests()
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
             errors.append(f"{url.text}: {exc}")
             continue
         try:
+            # Connected: a cancellation swallowed by the CONNACK wait still disconnects.
+            cancel.raise_if_lost(before)
             yield Link(client, url, settings.publish_timeout)
         finally:
             # A graceful DISCONNECT, bounded: the broker may already be gone.

@@ -76,6 +76,7 @@ from agent.adapters.snmp_types import (
     expect_oid,
 )
 from agent.adapters.snmp_walk import SyncSnmpSession, WalkThreads
+from agent.cancel import delivered
 from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class SnmpClient:
 
         async def op(session: SnmpSession) -> Value:
             try:
-                raw = await session.get(oid)
+                raw = await delivered(session.get(oid))
             except NoSuchInstance:
                 return MISSING
             return self._decode(oid, raw)
@@ -236,7 +237,7 @@ class SnmpClient:
             return {}
 
         async def op(session: SnmpSession) -> dict[str, Value]:
-            raw = await session.get_many(wanted)
+            raw = await delivered(session.get_many(wanted))
             return {oid: self._decode(oid, raw[oid]) if oid in raw else MISSING for oid in wanted}
 
         what = f"GET {_summary(wanted)}"
@@ -358,7 +359,7 @@ class SnmpClient:
             slot = self._idle.pop()
             if self._stale(slot):
                 try:
-                    await slot.session.refresh()
+                    await delivered(slot.session.refresh())
                 except TimeoutError:
                     continue  # an old session that cannot refresh is simply replaced
             return slot
@@ -366,7 +367,7 @@ class SnmpClient:
         if self.target.version == "3":
             # Engine discovery and time sync: one round trip, answered with a REPORT.
             self.stats.requests += 1
-            await session.refresh()
+            await delivered(session.refresh())
             self._engine_id = session.get_engine_id()
         return _Session(session)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -448,6 +449,23 @@ async def test_cancelled_walk_returns_at_once_and_its_thread_stops_after_the_pag
         # The thread is gone, so a next-page request would already be in the relay.
         with pytest.raises(BlockingIOError):
             relay.recv(4096)
+
+
+async def test_a_cancel_arriving_with_the_answer_is_not_swallowed(client: SnmpClient) -> None:
+    """gufo-snmp awaits each reply with ``asyncio.wait_for``, which on Python 3.11 returns
+    the reply and drops a cancel that lands after the reply arrived but before the task
+    woke up: a health poller stopped that way kept polling and held the agent's stop until
+    its deadline. The loop is blocked while snmpd answers, so the answer is queued when it
+    runs again: gufo's reader callback completes its future in the next iteration, and the
+    cancel is placed in the iteration after that, the window the old code lost it in."""
+    loop = asyncio.get_running_loop()
+    assert await client.get_one(SYS_NAME)  # an idle session to reuse: no set-up awaits
+    task = asyncio.create_task(client.get_one(SYS_OBJECT_ID), name="get-to-cancel")
+    await asyncio.sleep(0)  # the task sends its GET and waits on the socket
+    time.sleep(0.3)  # noqa: ASYNC251 - on purpose: the loop stands still while snmpd answers
+    loop.call_soon(lambda: loop.call_soon(task.cancel))
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 async def test_concurrent_walks_stay_within_max_in_flight_threads(snmpd: Snmpd) -> None:

@@ -1,0 +1,50 @@
+"""Cancellation that a library's ``asyncio.wait_for`` would lose, delivered anyway.
+
+On Python 3.11 (Debian 12's, the controller's), ``asyncio.wait_for`` returns the
+awaited result and drops the cancellation when both arrive in the same loop iteration
+(CPython gh-86296; 3.12 rebuilt ``wait_for`` on ``asyncio.timeout`` and fixed it).
+gufo-snmp awaits every reply with ``wait_for`` and aiomqtt every PUBACK and CONNACK, so a
+poller cancelled just as its device answered carried on polling, and its TaskGroup, the
+part, and the agent's stop waited for it until the 10 s stop deadline (seen about once in
+ten stops on the demo rack).
+
+`delivered` wraps one library await: if a cancellation was requested of the current
+task while it waited (``Task.cancelling()`` grew) but no ``CancelledError`` came out, it
+raises one. An enclosing ``asyncio.timeout`` that fired meanwhile then turns it into
+``TimeoutError`` as it should. Only the adapters use it, around the library calls that
+await with ``wait_for``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def delivered(awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, raising ``CancelledError`` if it swallowed a cancellation."""
+    before = requests()
+    result = await awaitable
+    raise_if_lost(before)
+    return result
+
+
+def requests() -> int:
+    """How many cancellations of the current task are pending (0 outside a task)."""
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def raise_if_lost(before: int) -> None:
+    """Raise ``CancelledError`` if the current task was asked to cancel since ``before``
+    (from `requests`) and is still running: the request was swallowed on the way. For
+    the awaits whose result must be cleaned up first (a connection just opened)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling() > before:
+        raise asyncio.CancelledError(
+            f"{task.get_name()}: cancelled while awaiting a library call that returned "
+            "anyway (asyncio.wait_for on Python 3.11)"
+        )
