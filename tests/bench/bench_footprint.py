@@ -7,6 +7,11 @@
   simulated rack answering if ``cleanroom sim`` exists), next to mosquitto's and snmpd's
   VmRSS started in the same run.
 
+The agent's own modules are byte-compiled first (``compileall``), as the image ships them
+(``image-build/build.sh`` compiles the venv) and as pip compiled the venv's packages: with
+``PYTHONDONTWRITEBYTECODE=1`` (set on build machines and in the unit), an uncompiled
+checkout would be timed compiling itself at every start.
+
 Prints medians and ratios, asserts nothing about time. The demo config is copied into a
 scratch tree that mirrors the checkout with symlinks, so every relative path in it
 resolves as in the repository while the store (``../var/...``) lands in the scratch tree:
@@ -20,6 +25,7 @@ Usage: python tests/bench/bench_footprint.py [--runs N] [--settle SECONDS] [--co
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import os
 import shutil
@@ -284,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=REPO / "config" / "demo-rack.toml")
     args = parser.parse_args(argv)
 
+    if not compileall.compile_dir(REPO / "agent", quiet=1):
+        raise SystemExit(f"compileall {REPO / 'agent'} failed: a module does not compile")
     netns = f"cleanroom-bench-{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="cleanroom-footprint-") as tmp:
         scratch = Path(tmp)
