@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from agent.adapters import snmp_write
 from agent.adapters.snmp import (
     MISSING,
     Integer,
@@ -158,6 +159,43 @@ async def test_v3_auth_priv_get_walk_set(snmpd: Snmpd) -> None:
         assert len(rows) == 8
         await snmp.set([(SYS_LOCATION, OctetString(b"truck 2, bay 1"))])
         assert await snmp.get([SYS_LOCATION]) == {SYS_LOCATION: b"truck 2, bay 1"}
+
+
+async def test_writers_share_an_engine_per_credential_and_keep_their_own(
+    snmpd: Snmpd,
+) -> None:
+    """Writers on one loop share a pysnmp engine per credential: two v2c communities
+    share one and each SET still goes out with its own community (the read-only one is
+    refused, the other is not); a v3 user with the wrong key, sent at the same time as
+    the right one, gets its own engine and is refused alone. The last close frees them."""
+    rw, ro = v2c(snmpd, device="rw"), v2c(snmpd, device="ro", write_community=RO_COMMUNITY)
+    wrong = replace(v3(snmpd), device="v3-wrong", user=V3User(V3_USER, "wrong-pass-phrase"))
+    async with (
+        SnmpClient(rw) as a,
+        SnmpClient(ro) as b,
+        SnmpClient(v3(snmpd)) as c,
+        SnmpClient(wrong) as d,
+    ):
+        results = await asyncio.gather(
+            a.set([(SYS_CONTACT, OctetString(b"shared engine"))]),
+            b.set([(SYS_CONTACT, OctetString(b"read-only"))]),
+            c.set([(SYS_LOCATION, OctetString(b"v3 shared"))]),
+            d.set([(SYS_LOCATION, OctetString(b"wrong key"))]),
+            return_exceptions=True,
+        )
+        assert results[0] is None
+        assert results[2] is None
+        assert isinstance(results[1], NegativeReply)
+        assert results[1].status == "noAccess"
+        assert isinstance(results[3], NegativeReply)
+        assert results[3].status == "authenticationFailure"
+        assert await a.get([SYS_CONTACT, SYS_LOCATION]) == {
+            SYS_CONTACT: b"shared engine",
+            SYS_LOCATION: b"v3 shared",
+        }
+        engines = {id(w._writer._engine) for w in (a, b, c, d) if w._writer is not None}
+        assert len(engines) == 3  # v2c (both communities), v3, v3 with the other key
+    assert not snmp_write._ENGINES._engines
 
 
 @pytest.mark.parametrize(
