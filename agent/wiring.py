@@ -154,6 +154,7 @@ def _snapshot(ctx: Context) -> Callable[[], Snapshot]:
         devices = {
             d["device"]: {
                 "state": d["state"],
+                "unpowered": d["unpowered"],
                 "silent_s": d["silent_s"],
                 "last_error": d["last_error"],
             }

@@ -24,7 +24,8 @@ def _print_json(data: Any) -> None:
 def _table(snapshot: dict[str, Any]) -> str:
     lines = [f"health level: {snapshot['level']}"]
     for d in snapshot["devices"]:
-        lines.append(f"{d['device']:<14} {d['state']:<9} {d['last_error'] or ''}")
+        state = f"{d['state']} (unpowered)" if d["unpowered"] else d["state"]
+        lines.append(f"{d['device']:<14} {state:<9} {d['last_error'] or ''}")
         for r in d["readings"]:
             value = "unknown" if r["value"] is None else f"{r['value']:g} {r['unit']}"
             lines.append(f"    {r['sensor']:<36} {value:<14} {r['status']}")

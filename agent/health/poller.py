@@ -129,6 +129,9 @@ class DevicePoller:
         self.last_error_at: float | None = None
         self.consecutive_failures = 0
         self.polls: deque[PollRecord] = deque(maxlen=history)
+        # Set by the watch while the device has no power: its silence is logged as news,
+        # not as a warning (the journal of an arrival is not a wall of expected failures).
+        self.expected_silent = False
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -195,15 +198,26 @@ class DevicePoller:
         self.last_error_at = now
         self.consecutive_failures += 1
         if self.consecutive_failures == 1:
-            log.warning("%s: polling failed: %s", self.device, error)
+            level = logging.INFO if self.expected_silent else logging.WARNING
+            log.log(level, "%s: polling failed: %s", self.device, error)
         self.check_silence(now)
         if self.state in ("ok", "starting"):
             self._set_state("failing")
 
     def silent_for(self, now: float | None = None) -> float:
-        """Seconds since the device last answered (or since the poller started)."""
+        """Seconds since the device last answered, or since the poller (re)started if it
+        has not answered since."""
         now = self.clock.now() if now is None else now
-        return now - (self.last_success if self.last_success is not None else self.started_at)
+        last = self.last_success
+        return now - (self.started_at if last is None else max(last, self.started_at))
+
+    def restart(self, now: float | None = None) -> None:
+        """Judge the device as if it had just been added: back to ``starting``, silence
+        counted from now. For a device that was silent for a known reason (its power was
+        off) and should now get its full ``stale_after`` to answer."""
+        self.started_at = self.clock.now() if now is None else now
+        self.consecutive_failures = 0
+        self._set_state("starting")
 
     def check_silence(self, now: float | None = None) -> DeviceState:
         """Move to stale or lost when the device has been silent long enough."""
@@ -222,7 +236,8 @@ class DevicePoller:
             return
         self.state = new
         if new in ("stale", "lost"):
-            log.warning(
+            log.log(
+                logging.INFO if self.expected_silent else logging.WARNING,
                 "%s: %s (silent for %.0f s; last error: %s)",
                 self.device,
                 new,

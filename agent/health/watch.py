@@ -14,6 +14,13 @@ device state changes are ``device.state`` events. A device silent past ``stale_a
 raises a warning alarm, past ``lost_after`` a critical one whose action is ``degraded``
 (``shutdown`` for a UPS last seen on battery: with no news from it, assume the worst, as
 NUT's upsmon does with a dead UPS that was on battery).
+
+A server whose every outlet the PDUs report off is *unpowered*: its BMC is silent because
+nobody gave it power (power-up has not reached its group yet, or an operator powered it
+down), so its silence raises no alarm and clears any it had. When one of its outlets is
+reported on again, its poller restarts: the BMC gets its full ``stale_after`` from then.
+The PDUs' own readings decide, so a PDU that cannot be read leaves the server judged as
+powered (alarms on), never the other way round.
 """
 
 from __future__ import annotations
@@ -99,6 +106,9 @@ class HealthWatch:
         self._stack = AsyncExitStack()
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # server -> the (pdu, outlet) pairs that feed it; servers known to be unpowered.
+        self._feeds = {srv.id: [(o.pdu, o.outlet) for o in srv.power] for srv in config.server}
+        self.unpowered: set[str] = set()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -156,6 +166,7 @@ class HealthWatch:
         device = poller.device
         self.last[device] = readings
         now = self.clock.now()
+        self._follow_power(device, now)
         evaluate = self.thresholds.evaluate
         for r in readings:
             for edge in evaluate(r, now):
@@ -208,6 +219,8 @@ class HealthWatch:
             silent_s=round(poller.silent_for(), 3),
         )
         stale_id, lost_id = f"{device}:state:stale", f"{device}:state:lost"
+        if new in ("stale", "lost") and device in self.unpowered:
+            return  # silent because every outlet feeding it is off: no alarm
         if new == "stale":
             self.alarms.raise_alarm(
                 stale_id,
@@ -237,6 +250,40 @@ class HealthWatch:
             for alarm_id in (stale_id, lost_id):
                 self.alarms.clear_alarm(alarm_id, value=None, message=f"{device} answers again")
 
+    # --- power of the servers ---------------------------------------------------------
+
+    def _follow_power(self, pdu: str, now: float) -> None:
+        """After ``pdu`` reported, update which of the servers it feeds are unpowered."""
+        for server, feeds in self._feeds.items():
+            if server not in self.pollers or not any(p == pdu for p, _ in feeds):
+                continue
+            unpowered = all(self._outlet_state(p, n) == 0.0 for p, n in feeds)
+            self.pollers[server].expected_silent = unpowered
+            if unpowered and server not in self.unpowered:
+                self.unpowered.add(server)
+                self._power_event(server, powered=False)
+                for alarm_id in (f"{server}:state:stale", f"{server}:state:lost"):
+                    self.alarms.clear_alarm(
+                        alarm_id, value=None, message=f"{server}: every outlet is off"
+                    )
+            elif not unpowered and server in self.unpowered:
+                self.unpowered.discard(server)
+                self._power_event(server, powered=True)
+                self.pollers[server].restart(now)
+
+    def _outlet_state(self, pdu: str, outlet: int) -> float | None:
+        """1.0 on, 0.0 off, None when the PDU has not reported this outlet (yet)."""
+        sensor = f"outlet/{outlet}/state"
+        for r in self.last.get(pdu, []):
+            if r.sensor == sensor and r.kind == "outlet_state":
+                return r.value
+        return None
+
+    def _power_event(self, server: str, *, powered: bool) -> None:
+        feeds = ", ".join(f"{p}/{n}" for p, n in self._feeds[server])
+        log.info("%s: %s (outlets %s)", server, "powered" if powered else "unpowered", feeds)
+        self.bus.emit("device.power", SOURCE, "event", device=server, powered=powered)
+
     def _ups_on_battery(self, device: str) -> bool:
         if not any(u.id == device for u in self.config.ups):
             return False
@@ -264,6 +311,7 @@ class HealthWatch:
                 {
                     "device": device,
                     "state": poller.state,
+                    "unpowered": device in self.unpowered,
                     "last_success": wall_of(poller.last_success),
                     "last_error": poller.last_error,
                     "last_error_at": wall_of(poller.last_error_at),

@@ -39,6 +39,7 @@ def rack_toml(
     health: str = "",
     thresholds: str = "",
     policy: str = "block",
+    server_power: str = "",
 ) -> str:
     def port(device: str) -> int:
         return rack.endpoint(device)[1]
@@ -53,7 +54,8 @@ def rack_toml(
         server = (
             '[[server]]\nid = "srv-1"\nmodel = "SimServer R1"\nnominal_w = 300\n'
             f'bmc = {{ kind = "redfish", host = "127.0.0.1", port = {bmc.port}, '
-            'scheme = "http", username = "admin", password = "password" }\n\n'
+            'scheme = "http", username = "admin", password = "password" }\n'
+            f"{server_power}\n"
         )
     return f"""
 [rack]

@@ -9,8 +9,11 @@ from collections import Counter
 from agent.bus import Bus, Event, Subscription
 from agent.health.poller import DevicePoller
 from agent.health.watch import HealthWatch
+from agent.sim.redfish import RedfishBmcSim
+from agent.sim.snmp import SimulatedRack
+from agent.sim.testing import free_port
 
-from .lab import Lab
+from .lab import Lab, specs
 
 
 def state(poller: DevicePoller) -> str:
@@ -172,3 +175,63 @@ async def test_dead_device_goes_stale_then_lost_while_others_keep_their_schedule
         assert inside, device
         during = [p for p in polls if window[0] <= p.started <= window[1]]
         assert len(during) > len(failed), device
+
+
+async def test_an_unpowered_server_is_silent_without_alarm_and_judged_again_once_powered() -> None:
+    """srv-1 is fed by outlet 3 of pdu-a and pdu-b, both off at start: its BMC is silent
+    and goes stale, then lost, with no alarm (the PDUs say why). Once an outlet is on, its
+    poller restarts: the BMC, still booting after stale_after, raises a real stale alarm,
+    cleared when it answers. Powered off again, it is unpowered and silent, alarm-free."""
+    health = 'interval = "200ms"\ntimeout = "300ms"\nstale_after = "600ms"\nlost_after = "3s"'
+    feeds = 'power = [{ pdu = "pdu-a", outlet = 3 }, { pdu = "pdu-b", outlet = 3 }]'
+    bus = Bus()
+    sub = bus.subscribe()
+    async with SimulatedRack(specs()) as rack:
+
+        def powered() -> bool:
+            return rack.outlet_powered("pdu-a", 3) or rack.outlet_powered("pdu-b", 3)
+
+        # A fixed port: an unpowered simulated BMC has not bound one yet.
+        bmc_sim = RedfishBmcSim(outlet_powered=powered, boot_delay_s=1.2, port=free_port())
+        async with bmc_sim as bmc:
+            config = Lab(rack, bmc).config(health=health, server_power=feeds)
+            async with HealthWatch(config, bus) as watch:
+                srv = watch.pollers["srv-1"]
+                async with asyncio.timeout(20):
+                    while state(srv) != "lost":
+                        await asyncio.sleep(0.05)
+                assert watch.unpowered == {"srv-1"}
+                assert not [a for a in watch.alarms.active() if a.device == "srv-1"]
+                unpowered_view = watch.snapshot()
+                rack.pdu("pdu-b").command(3, "on")
+                async with asyncio.timeout(20):
+                    while not watch.alarms.active():
+                        await asyncio.sleep(0.05)
+                assert not watch.unpowered
+                async with asyncio.timeout(20):
+                    while state(srv) != "ok":
+                        await asyncio.sleep(0.05)
+                assert not watch.alarms.active()
+                rack.pdu("pdu-b").command(3, "off")
+                async with asyncio.timeout(20):
+                    while state(srv) != "lost":
+                        await asyncio.sleep(0.05)
+                assert watch.unpowered == {"srv-1"}
+    events = drain(sub)
+    srv_view = next(d for d in unpowered_view["devices"] if d["device"] == "srv-1")
+    assert (srv_view["state"], srv_view["unpowered"]) == ("lost", True)
+    power = [e.data["powered"] for e in events if e.kind == "device.power"]
+    assert power == [False, True, False]
+    transitions = [
+        e.data["new"] for e in events if e.kind == "device.state" and e.data["device"] == "srv-1"
+    ]
+    assert transitions == [
+        *["failing", "stale", "lost"],  # unpowered
+        *["starting", "failing", "stale", "ok"],  # powered, booting, answering
+        *["failing", "stale", "lost"],  # unpowered again
+    ]
+    alarm_ids = [(e.kind, e.data["id"]) for e in events if e.kind.startswith("alarm.")]
+    assert alarm_ids == [
+        ("alarm.raised", "srv-1:state:stale"),
+        ("alarm.cleared", "srv-1:state:stale"),
+    ]
