@@ -236,6 +236,8 @@ class Mqtt(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     telemetry_interval: Duration = Duration(10.0)
     command_max_skew: Duration = Duration(30.0)
     approval_window: Duration = Duration(900.0)
+    refusal_audit_burst: int = 20
+    refusal_audit_per_minute: float = 6.0
 
 
 class Key(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):

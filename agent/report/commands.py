@@ -1,6 +1,7 @@
 """One inbound command, end to end: check, admit (nonce + audit), reply, run, reply.
 
-Every refusal is audited and answered on the response topic with its reason. An
+Every refusal is answered on the response topic with its reason and audited: one by one
+within a rate (`refusal_limit`), as a count past it. An
 accepted command is answered ``accepted`` at once, then runs as its own task in the
 Reporter's TaskGroup (a long action neither blocks the intake nor dies with a
 connection); its outcome is audited and answered ``result`` or ``failed``.
@@ -19,6 +20,7 @@ from agent.adapters.mqtt import Inbound
 from agent.errors import AgentError, CommandRefused
 from agent.report.intake import Command, Intake
 from agent.report.payloads import Reply, ReplyStatus
+from agent.report.refusal_limit import RefusalLimiter
 
 if TYPE_CHECKING:
     from agent.report.reporter import Reporter
@@ -31,6 +33,11 @@ class CommandRunner:
         self.reporter = reporter
         self.accepted = 0
         self.refused = 0
+        settings = reporter.settings
+        self.limiter = RefusalLimiter(
+            settings.refusal_audit_burst, settings.refusal_audit_per_minute, reporter.clock
+        )
+        self._summary: asyncio.Task[None] | None = None
 
     def _reply(
         self,
@@ -101,18 +108,21 @@ class CommandRunner:
         self.refused += 1
         key_id, nonce = rep.intake.peek(inbound.payload)
         log.warning("report: refused command %r from key %r: %s", verb[:64], key_id, refusal)
-        await rep.record_audit(
-            f"remote:{key_id}",
-            "command.refused",
-            {
-                "verb": verb[:128],
-                "reason": refusal.reason,
-                "detail": refusal.detail[:1000],
-                "nonce": nonce,
-                "topic": inbound.topic[:256],
-                "retained": inbound.retain,
-            },
-        )
+        if self.limiter.allow(refusal.reason):
+            await rep.record_audit(
+                f"remote:{key_id}",
+                "command.refused",
+                {
+                    "verb": verb[:128],
+                    "reason": refusal.reason,
+                    "detail": refusal.detail[:1000],
+                    "nonce": nonce,
+                    "topic": inbound.topic[:256],
+                    "retained": inbound.retain,
+                },
+            )
+        elif self._summary is None:
+            self._summary = rep.spawn(self._write_summary(), name="report.refusal-summary")
         await rep.reply(
             inbound,
             self._reply(
@@ -123,6 +133,25 @@ class CommandRunner:
                 detail=refusal.detail,
             ),
         )
+
+    async def _write_summary(self) -> None:
+        """Audit the refusals counted past the rate, once the rate allows an entry; on
+        the way out (agent stopping), at once: the count is in no other record."""
+        try:
+            while (summary := self.limiter.take_summary()) is None:
+                await asyncio.sleep(self.limiter.wait_s())
+        finally:
+            self._summary = None
+            summary = summary or self.limiter.take_summary(force=True)
+            if summary is not None:
+                log.warning(
+                    "report: %d more refused commands (%s), audited as one count",
+                    summary.count,
+                    ", ".join(f"{r} x{n}" for r, n in summary.reasons.most_common()),
+                )
+                await self.reporter.record_audit(
+                    "agent", "command.refused.suppressed", summary.as_detail()
+                )
 
     async def _run(self, inbound: Inbound, command: Command) -> None:
         rep = self.reporter

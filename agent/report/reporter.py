@@ -64,6 +64,8 @@ class ReportSettings:
     status_interval: float = 30.0
     window: int = 20
     telemetry_qos: int = 1
+    refusal_audit_burst: int = 20
+    refusal_audit_per_minute: float = 6.0
 
 
 class Reporter:

@@ -38,6 +38,8 @@ def report_settings(config: RackConfig) -> ReportSettings:
         command_max_skew=float(mqtt.command_max_skew),
         approval_window=float(mqtt.approval_window),
         window=mqtt.inflight_window,
+        refusal_audit_burst=mqtt.refusal_audit_burst,
+        refusal_audit_per_minute=float(mqtt.refusal_audit_per_minute),
     )
 
 

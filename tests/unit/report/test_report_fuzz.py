@@ -18,7 +18,7 @@ from agent.errors import CommandRefused
 from agent.report import audit
 from agent.report.envelope import KeyEntry, Keyring, public_b64, public_key_from_b64, sign_command
 from agent.report.intake import Command, Intake
-from agent.report.reporter import Reporter
+from agent.report.reporter import Reporter, ReportSettings
 from agent.store import Store
 
 NOW = 1_800_000_000.0
@@ -143,6 +143,8 @@ async def test_fuzz_through_the_runner_changes_nothing(tmp_path: Path) -> None:
             keyring=RING,
             handlers={},
             clock=lambda: NOW,
+            # Every refusal gets its own entry here; the rate limit has its own tests.
+            settings=ReportSettings(refusal_audit_burst=1000),
         )
         reporter.intake = make_intake()
         await reporter.outbox.open()
