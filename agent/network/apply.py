@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -22,6 +23,9 @@ from agent.network.model import (
     SwitchVerify,
     compare,
 )
+
+# Refused writes narrowed down per apply before giving up on the rest of the diff.
+MAX_REFUSALS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +49,26 @@ async def apply_switch(driver: SwitchDriver, desired: DesiredSwitch, *, budget_s
             before = await driver.read()
             diff = make_diff(desired, before)
             changes = diff.changes
-            error = ""
-            if not diff.empty:
+            errors: list[str] = []
+            # A SET PDU is all or nothing, so a refusal also stopped every other port's
+            # change that travelled with it. Write again without the port(s) the refusal
+            # was about (read first: the PDUs before it did apply), so that only those
+            # are left for the caller's fallback (shut), not their neighbours.
+            for _attempt in range(MAX_REFUSALS):
+                if diff.empty:
+                    break
                 try:
                     await driver.apply(diff)
+                    break
                 except NegativeReply as exc:
-                    failed = driver.culprit(exc.oid).ports
-                    error = str(exc)
+                    culprit = driver.culprit(exc.oid).ports
+                    errors.append(str(exc))
+                    if not culprit or set(culprit) <= set(failed):
+                        break  # the switch named nothing new: narrowing cannot help
+                    failed = tuple(sorted({*failed, *culprit}))
+                    now = await driver.read()
+                    diff = make_diff(_as_read(desired, now, failed), now)
+            error = "; ".join(errors)
             after = await driver.read()
     except TimeoutError:
         return Applied(
@@ -83,20 +100,41 @@ async def shut_ports(
     """Shut ``ports`` and nothing else (their VLANs are left as they are): the last
     resort when a port cannot be moved to quarantine. Controller ports are never shut,
     the agent would cut its own management link."""
-    # The target is the port exactly as read, only shut, so the diff is the admin
-    # status alone. PVID 0 stands for "no PVID" (a Linux bridge port can have none).
-    desired_ports = {}
+    target = _as_read(
+        DesiredSwitch(actual.switch, "quarantine", MappingProxyType({})),
+        actual,
+        ports,
+        admin_up=False,
+    )
+    result = await apply_switch(driver, target, budget_s=budget_s)
+    return dataclasses.replace(result, failed_ports=tuple(ports))
+
+
+def _as_read(
+    desired: DesiredSwitch,
+    actual: ActualSwitch,
+    ports: Iterable[int],
+    *,
+    admin_up: bool | None = None,
+) -> DesiredSwitch:
+    """``desired`` with ``ports`` wanted exactly as read (and, if given, ``admin_up``): a
+    write of that leaves them alone. PVID 0 stands for "no PVID" (a Linux bridge port can
+    have none)."""
+    wanted = dict(desired.ports)
     for number in ports:
         have = actual.port(number)
-        desired_ports[number] = DesiredPort(
+        old = wanted.get(number)
+        # An admin status the switch did not report: shut is the safe guess.
+        up = bool(have.admin_up) if admin_up is None else admin_up
+        wanted[number] = DesiredPort(
             number=number,
-            role="unused",
-            phase="quarantine",
+            role=old.role if old is not None else "unused",
+            phase=desired.phase,
             pvid=have.pvid if have.pvid is not None else 0,
             untagged=have.untagged,
             tagged=have.tagged,
-            admin_up=False,
+            admin_up=up,
+            device=old.device if old is not None else "",
+            name=old.name if old is not None else "",
         )
-    target = DesiredSwitch(actual.switch, "quarantine", MappingProxyType(desired_ports))
-    result = await apply_switch(driver, target, budget_s=budget_s)
-    return dataclasses.replace(result, failed_ports=tuple(ports))
+    return dataclasses.replace(desired, ports=MappingProxyType(wanted))
