@@ -17,7 +17,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.adapters.mqtt import BrokerSettings
+from agent.bus import Bus
 from agent.report.envelope import KeyEntry, Keyring, public_b64, public_key_from_b64
+from agent.report.reporter import Reporter
+from agent.store import Store
 
 PREFIX = "cleanroom/v1"
 SITE = "chu-test"
@@ -62,6 +65,22 @@ class Signer:
             "public_key": public_b64(self.private),
             "revoked": self.revoked,
         }
+
+
+def make_reporter(store: Store, url: str, *, bus: Bus | None = None, **overrides: Any) -> Reporter:
+    """A Reporter of rack RACK at SITE, on the broker at ``url``, with no keys and no
+    handlers; each test overrides what it is about."""
+    values: dict[str, Any] = {
+        "rack_id": RACK,
+        "site": SITE,
+        "boot_id": "boot-test",
+        "version": "t",
+        "config_digest": "d",
+        "keyring": Keyring([]),
+        "handlers": {},
+    }
+    values.update(overrides)
+    return Reporter(store, bus or Bus(), broker_settings(url), **values)
 
 
 def keyring(keys: Sequence[Signer]) -> Keyring:

@@ -11,18 +11,15 @@ import jsonschema
 import msgspec
 
 from agent.bus import Bus
-from agent.report.envelope import Keyring
 from agent.report.payloads import Alarm, Snapshot, json_schemas
-from agent.report.reporter import Reporter, ReportSettings
+from agent.report.reporter import ReportSettings
 from agent.store import Store
 from tests.integration.report.broker import Mosquitto
 from tests.integration.report.report_helpers import (
     BASE,
-    RACK,
-    SITE,
     Subscriber,
     agent_command,
-    broker_settings,
+    make_reporter,
 )
 
 SCHEMAS = json_schemas()
@@ -58,17 +55,13 @@ async def test_birth_late_joiner_stream_and_clean_offline(
     await early.start()
     await early.ready(f"{BASE}/probe")
     async with Store(tmp_path / "s.db") as store:
-        reporter = Reporter(
+        reporter = make_reporter(
             store,
-            bus,
-            broker_settings(mosquitto.url),
-            rack_id=RACK,
-            site=SITE,
+            mosquitto.url,
+            bus=bus,
             boot_id="boot-a",
             version="1.2.3",
             config_digest="cafe",
-            keyring=Keyring([]),
-            handlers={},
             status_provider=lambda: snapshot,
             settings=ReportSettings(status_interval=3600),
         )

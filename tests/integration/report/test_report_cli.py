@@ -10,15 +10,13 @@ from typing import Any
 
 import pytest
 
-from agent.bus import Bus
 from agent.report.cli_commands import main
 from agent.report.envelope import Keyring, key_entry
 from agent.report.intake import Command
 from agent.report.payloads import Snapshot
-from agent.report.reporter import Reporter
 from agent.store import Store
 from tests.integration.report.broker import Mosquitto
-from tests.integration.report.report_helpers import RACK, SITE, broker_settings
+from tests.integration.report.report_helpers import RACK, SITE, make_reporter
 
 
 async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -55,15 +53,11 @@ async def test_ars_tools(
     broker = ["--broker", mosquitto.url, "--site", SITE, "--wait", "15"]
     async with (
         Store(db) as store,
-        Reporter(
+        make_reporter(
             store,
-            Bus(),
-            broker_settings(mosquitto.url),
-            rack_id=RACK,
-            site=SITE,
+            mosquitto.url,
             boot_id="boot-cli",
             version="9.9",
-            config_digest="d",
             keyring=Keyring(entries),
             handlers={"power.down": power_down},
             status_provider=lambda: Snapshot(state="operational"),

@@ -17,17 +17,16 @@ from agent.report import audit
 from agent.report.envelope import sign_approval, sign_command
 from agent.report.intake import Command
 from agent.report.payloads import CommandEnvelope, Snapshot, json_schemas
-from agent.report.reporter import Reporter, ReportSettings
+from agent.report.reporter import ReportSettings
 from agent.store import Store
 from tests.integration.report.broker import Mosquitto
 from tests.integration.report.report_helpers import (
     BASE,
     RACK,
-    SITE,
     Signer,
     Subscriber,
-    broker_settings,
     keyring,
+    make_reporter,
     now,
     publish,
 )
@@ -129,15 +128,11 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
     await replies.start()
     bus = Bus()
     async with Store(tmp_path / "s.db") as store:
-        reporter = Reporter(
+        reporter = make_reporter(
             store,
-            bus,
-            broker_settings(mosquitto.url),
-            rack_id=RACK,
-            site=SITE,
+            mosquitto.url,
+            bus=bus,
             boot_id="boot-cmd",
-            version="t",
-            config_digest="d",
             keyring=keyring([ALICE, BOB, CAROL, OLIVIA, REX]),
             handlers={"runbook.retry": mark, "power.down": mark},
             status_provider=lambda: Snapshot(state="operational"),

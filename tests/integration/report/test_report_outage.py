@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from agent.bus import Bus
-from agent.report.envelope import Keyring
 from agent.report.outbox import Outbox
 from agent.report.recorder import Recorder
-from agent.report.reporter import Reporter, ReportSettings
+from agent.report.reporter import ReportSettings
 from agent.report.topics import Topics
 from agent.store import Store
 from tests.integration.report.broker import Mosquitto, require_broker
@@ -24,7 +23,7 @@ from tests.integration.report.report_helpers import (
     SITE,
     Subscriber,
     agent_command,
-    broker_settings,
+    make_reporter,
 )
 
 EVENTS = f"{BASE}/events"
@@ -64,17 +63,11 @@ async def test_broker_restart_while_events_keep_coming(tmp_path: Path) -> None:
         bus = Bus()
         async with (
             Store(tmp_path / "s.db") as store,
-            Reporter(
+            make_reporter(
                 store,
-                bus,
-                broker_settings(broker.url),
-                rack_id=RACK,
-                site=SITE,
+                broker.url,
+                bus=bus,
                 boot_id="boot-outage",
-                version="t",
-                config_digest="d",
-                keyring=Keyring([]),
-                handlers={},
             ) as reporter,
         ):
             for index in range(total):
@@ -182,17 +175,11 @@ async def test_long_outage_thins_telemetry_keeps_events(tmp_path: Path) -> None:
     try:
         async with (
             Store(tmp_path / "s.db") as store,
-            Reporter(
+            make_reporter(
                 store,
-                bus,
-                broker_settings(broker.url),
-                rack_id=RACK,
-                site=SITE,
+                broker.url,
+                bus=bus,
                 boot_id="boot-long",
-                version="t",
-                config_digest="d",
-                keyring=Keyring([]),
-                handlers={},
                 settings=settings,
             ) as reporter,
         ):

@@ -7,13 +7,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.bus import Bus
 from agent.report import audit
 from agent.report.payloads import Snapshot
-from agent.report.reporter import Reporter, ReportSettings
+from agent.report.reporter import ReportSettings
 from agent.store import Store
 from tests.integration.report.broker import Mosquitto
-from tests.integration.report.report_helpers import BASE, RACK, SITE, broker_settings, keyring
+from tests.integration.report.report_helpers import BASE, keyring, make_reporter
 
 
 class Clock:
@@ -52,17 +51,11 @@ async def test_a_refusal_flood_is_audited_at_a_rate_and_counted_past_it(
 ) -> None:
     clock = Clock()
     async with Store(tmp_path / "s.db") as store:
-        reporter = Reporter(
+        reporter = make_reporter(
             store,
-            Bus(),
-            broker_settings(mosquitto.url),
-            rack_id=RACK,
-            site=SITE,
+            mosquitto.url,
             boot_id="boot-flood",
-            version="t",
-            config_digest="d",
             keyring=keyring([]),
-            handlers={},
             status_provider=lambda: Snapshot(state="operational"),
             settings=ReportSettings(refusal_audit_burst=5, refusal_audit_per_minute=60),
             clock=clock,
