@@ -1,7 +1,8 @@
 """The demo rack made fast for power tests: free ports, short delays and timeouts.
 
 Each test file picks the timings it exercises; everything else is the demo rack as
-shipped, so the tests drive the same config the demo does.
+shipped, so the tests drive the same config the demo does. Also the power manager the
+tests drive and the simulator's record of outlet SETs.
 """
 
 from __future__ import annotations
@@ -10,10 +11,17 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from agent.bus import Bus
+from agent.conf import RackConfig
+from agent.power.actions import ActionPolicy
+from agent.power.manager import PowerManager
+from agent.sim.compose import SimRack
 from agent.sim.testing import relocate
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
+APC_ON_COLUMN = "1.3.6.1.4.1.318.1.1.26.9.2.4.1.5."  # rPDU2OutletSwitchedControlCommand
+RARITAN_ON_COLUMN = "1.3.6.1.4.1.13742.6.4.1.2.1.2.1."  # switchingOperation
 
 
 def fast_demo_path(
@@ -43,3 +51,34 @@ def fast_demo_path(
         assert count, f"the demo config no longer has {old!r}"
     path.write_text(text)
     return path
+
+
+def manager(config: RackConfig, bus: Bus, **kwargs: object) -> PowerManager:
+    return PowerManager(
+        config,
+        bus,
+        action_policy=ActionPolicy(verify_timeout=1.0, attempts=2, backoff=0.1),
+        bmc_poll_s=0.1,
+        watch_ups=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def quicken(sim: SimRack) -> SimRack:
+    """Relays and BMCs faster than the demo's: the timings under test are the agent's."""
+    for pdu in sim.config.pdu:
+        sim.snmp.pdu(pdu.id).command_delay_s = 0.02
+    for bmc in sim.bmcs.values():
+        bmc.boot_delay_s = 0.1
+        bmc.graceful_shutdown_s = 0.1
+    return sim
+
+
+def outlet_sets(sim: SimRack) -> list[tuple[float, str, int]]:
+    """Every outlet SET the PDUs accepted: (time, pdu, outlet), in time order."""
+    found = []
+    for entry in sim.snmp.set_log.entries(kind="set"):
+        for column in (APC_ON_COLUMN, RARITAN_ON_COLUMN):
+            if entry.oid.startswith(column):
+                found.append((entry.t, entry.device, int(entry.oid[len(column) :])))
+    return found

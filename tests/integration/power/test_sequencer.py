@@ -14,18 +14,14 @@ import pytest
 from agent.bus import Bus, Event
 from agent.conf import RackConfig, load_config
 from agent.errors import DeviceError, PolicyRefusal
-from agent.power.actions import ActionPolicy
-from agent.power.manager import PowerManager
 from agent.power.sequencer import Progress
 from agent.sim.compose import SimRack
 from agent.sim.snmp.setlog import SetLogEntry
-from tests.integration.power.demo_rack import fast_demo_path
+from tests.integration.power.demo_rack import fast_demo_path, manager, outlet_sets, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
 INRUSH_S = 0.2
-APC_ON_COLUMN = "1.3.6.1.4.1.318.1.1.26.9.2.4.1.5."  # rPDU2OutletSwitchedControlCommand
-RARITAN_ON_COLUMN = "1.3.6.1.4.1.13742.6.4.1.2.1.2.1."  # switchingOperation
 
 
 def fast_demo(tmp_path: Path, **replace: str) -> RackConfig:
@@ -37,41 +33,10 @@ def fast_demo(tmp_path: Path, **replace: str) -> RackConfig:
     )
 
 
-def manager(config: RackConfig, bus: Bus, **kwargs: object) -> PowerManager:
-    return PowerManager(
-        config,
-        bus,
-        action_policy=ActionPolicy(verify_timeout=1.0, attempts=2, backoff=0.1),
-        bmc_poll_s=0.1,
-        watch_ups=False,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def quicken(sim: SimRack) -> SimRack:
-    """Relays and BMCs faster than the demo's: the timings under test are the agent's."""
-    for pdu in sim.config.pdu:
-        sim.snmp.pdu(pdu.id).command_delay_s = 0.02
-    for bmc in sim.bmcs.values():
-        bmc.boot_delay_s = 0.1
-        bmc.graceful_shutdown_s = 0.1
-    return sim
-
-
 @pytest.fixture
 async def sim(tmp_path: Path) -> AsyncIterator[SimRack]:
     async with SimRack(fast_demo(tmp_path)) as rack:
         yield quicken(rack)
-
-
-def outlet_sets(sim: SimRack) -> list[tuple[float, str, int]]:
-    """Every outlet SET the PDUs accepted: (time, pdu, outlet), in time order."""
-    found = []
-    for entry in sim.snmp.set_log.entries(kind="set"):
-        for column in (APC_ON_COLUMN, RARITAN_ON_COLUMN):
-            if entry.oid.startswith(column):
-                found.append((entry.t, entry.device, int(entry.oid[len(column) :])))
-    return found
 
 
 def resets(sim: SimRack) -> list[SetLogEntry]:
