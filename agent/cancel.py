@@ -27,7 +27,15 @@ T = TypeVar("T")
 async def delivered(awaitable: Awaitable[T]) -> T:
     """``await awaitable``, raising ``CancelledError`` if it swallowed a cancellation."""
     before = requests()
-    result = await awaitable
+    try:
+        result = await awaitable
+    except asyncio.CancelledError:
+        raise
+    except BaseException:
+        # The reply came and was an error (gufo: NoSuchInstance, an SNMP error): a
+        # caller that turns it into a value would carry on polling, so check here too.
+        raise_if_lost(before)
+        raise
     raise_if_lost(before)
     return result
 

@@ -518,12 +518,13 @@ def _make_client(
 async def connect(settings: BrokerSettings, will: WillMessage | None = None) -> AsyncIterator[Link]:
     """Connect to the first broker URL that accepts us; `BrokerUnreachableError` if none does."""
     errors: list[str] = []
+    before = cancel.requests()
     for url in settings.parsed_urls():
         client = _make_client(settings, url, will)
-        before = cancel.requests()
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as exc:
+            cancel.raise_if_lost(before)  # a refused CONNACK may have swallowed it
             errors.append(f"{url.text}: {exc}")
             continue
         try:

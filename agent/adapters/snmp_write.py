@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -89,29 +90,39 @@ class _Engines:
     per user name, so writers with different v3 keys for the same user name must not
     share. The key is therefore the whole credential; v2c communities coexist in one
     engine (each gets its own community index). An engine belongs to the loop that first
-    used it, so the key includes the loop, and the last writer to close closes it.
+    used it, so engines are kept per loop, and the last writer to close closes it.
     """
 
     def __init__(self) -> None:
-        self._engines: dict[tuple[int, Hashable], tuple[Any, int]] = {}
+        # Per loop (weakly: a finished test's loop must not pin its engines), then per
+        # credential: [engine, writers using it].
+        self._engines: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Hashable, list[Any]]
+        ] = weakref.WeakKeyDictionary()
 
     def acquire(self, credential: Hashable) -> Any:
-        key = (id(asyncio.get_running_loop()), credential)
-        engine, users = self._engines.get(key, (None, 0))
-        if engine is None:
-            engine = SnmpEngine()
-        self._engines[key] = (engine, users + 1)
-        return engine
+        """The engine for ``credential`` on the running loop; synchronous, so that two
+        first SETs of one writer cannot both make one."""
+        held = self._engines.setdefault(asyncio.get_running_loop(), {})
+        entry = held.get(credential)
+        if entry is None:
+            entry = held[credential] = [SnmpEngine(), 0]
+        entry[1] += 1
+        return entry[0]
 
     def release(self, engine: Any) -> None:
-        for key, (held, users) in list(self._engines.items()):
-            if held is engine:
-                if users > 1:
-                    self._engines[key] = (held, users - 1)
-                else:
-                    del self._engines[key]
-                    engine.close_dispatcher()
-                return
+        for held in list(self._engines.values()):
+            for credential, entry in list(held.items()):
+                if entry[0] is engine:
+                    entry[1] -= 1
+                    if entry[1] <= 0:
+                        del held[credential]
+                        engine.close_dispatcher()
+                    return
+
+    def in_use(self) -> int:
+        """Engines open now, on every loop (for tests)."""
+        return sum(len(held) for held in self._engines.values())
 
 
 _ENGINES = _Engines()
@@ -126,20 +137,28 @@ class SnmpWriter:
         self._transport: Any = None
         self._auth: Any = _auth_data(target)
         self._credential = _credential(target)
+        self._closed = False
 
     async def set(self, varbinds: Sequence[tuple[str, SetValue]]) -> None:
         """Send one SET with every varbind; raise our errors, never pysnmp's."""
         target = self._target
+        if self._closed:
+            raise RuntimeError(f"{target.device}: SET on a closed SNMP writer")
         if self._engine is None:
+            self._engine = _ENGINES.acquire(self._credential)  # before any await
+        engine = self._engine
+        if self._transport is None:
             # retries=0: the adapter owns the retry policy (a SET is not blindly resent).
-            self._transport = await UdpTransportTarget.create(
+            transport = await UdpTransportTarget.create(
                 (target.host, target.port), timeout=target.timeout, retries=0
             )
-            self._engine = _ENGINES.acquire(self._credential)
+            self._transport = self._transport or transport
+            if self._closed:
+                raise RuntimeError(f"{target.device}: SNMP writer closed during its first SET")
         objects = [ObjectType(ObjectIdentity(oid), _to_pysnmp(value)) for oid, value in varbinds]
         try:
             indication, status, index, _ = await set_cmd(
-                self._engine,
+                engine,
                 self._auth,
                 self._transport,
                 ContextData(),
@@ -168,6 +187,7 @@ class SnmpWriter:
 
     def close(self) -> None:
         """Let go of the engine; the last writer using it closes its UDP socket."""
+        self._closed = True
         if self._engine is not None:
             _ENGINES.release(self._engine)
             self._engine = None

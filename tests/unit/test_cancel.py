@@ -91,3 +91,31 @@ async def test_cleanup_after_an_earlier_cancel_is_not_cancelled_again() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cleaned == [7]
+
+
+async def test_a_cancel_swallowed_before_a_library_error_is_delivered() -> None:
+    """gufo reads the reply after its wait_for: a NoSuchInstance raised then must not
+    hide the cancel that wait_for swallowed (the adapter turns it into a value)."""
+
+    class NoSuchInstance(Exception):
+        pass
+
+    fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def library_get() -> int:
+        await asyncio.wait_for(fut, 60)
+        raise NoSuchInstance
+
+    async def body() -> str:
+        try:
+            await cancel.delivered(library_get())
+        except NoSuchInstance:
+            return "missing"
+        return "value"
+
+    task = asyncio.create_task(body())
+    await asyncio.sleep(0)
+    fut.set_result(7)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

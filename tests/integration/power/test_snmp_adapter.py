@@ -195,7 +195,19 @@ async def test_writers_share_an_engine_per_credential_and_keep_their_own(
         }
         engines = {id(w._writer._engine) for w in (a, b, c, d) if w._writer is not None}
         assert len(engines) == 3  # v2c (both communities), v3, v3 with the other key
-    assert not snmp_write._ENGINES._engines
+    assert snmp_write._ENGINES.in_use() == 0
+
+
+async def test_two_first_sets_at_once_take_one_engine_and_close_it(snmpd: Snmpd) -> None:
+    """max_in_flight lets a client's first two SETs start together: they must share one
+    engine reference, or the engine outlives the client."""
+    async with SnmpClient(v2c(snmpd, device="twice")) as snmp:
+        await asyncio.gather(
+            snmp.set([(SYS_CONTACT, OctetString(b"first"))]),
+            snmp.set([(SYS_LOCATION, OctetString(b"second"))]),
+        )
+        assert snmp_write._ENGINES.in_use() == 1
+    assert snmp_write._ENGINES.in_use() == 0
 
 
 @pytest.mark.parametrize(
