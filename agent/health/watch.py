@@ -19,8 +19,11 @@ A server whose every outlet the PDUs report off is *unpowered*: its BMC is silen
 nobody gave it power (power-up has not reached its group yet, or an operator powered it
 down), so its silence raises no alarm and clears any it had. When one of its outlets is
 reported on again, its poller restarts: the BMC gets its full ``stale_after`` from then.
-The PDUs' own readings decide, so a PDU that cannot be read leaves the server judged as
-powered (alarms on), never the other way round.
+The PDUs' own readings decide, and only until the PDU goes stale: a PDU that cannot be read
+leaves its servers judged as powered (alarms on), never the other way round. A server
+that answers while its outlets read off is powered whatever the PDU says (an outlet-state
+column decoded wrongly must not silence every server's alarms); it is judged by the PDU
+again once one of its outlets reads on.
 """
 
 from __future__ import annotations
@@ -109,6 +112,8 @@ class HealthWatch:
         # server -> the (pdu, outlet) pairs that feed it; servers known to be unpowered.
         self._feeds = {srv.id: [(o.pdu, o.outlet) for o in srv.power] for srv in config.server}
         self.unpowered: set[str] = set()
+        self._contradicted: set[str] = set()  # answered while its outlets read off
+        self._feeding = {p for feeds in self._feeds.values() for p, _ in feeds}
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class HealthWatch:
         device = poller.device
         self.last[device] = readings
         now = self.clock.now()
+        if device in self.unpowered:
+            self._answered_unpowered(device)
         self._follow_power(device, now)
         evaluate = self.thresholds.evaluate
         for r in readings:
@@ -218,6 +225,8 @@ class HealthWatch:
             error=poller.last_error,
             silent_s=round(poller.silent_for(), 3),
         )
+        if device in self._feeding:
+            self._follow_power(device, self.clock.now())  # its readings count only if ok
         stale_id, lost_id = f"{device}:state:stale", f"{device}:state:lost"
         if new in ("stale", "lost") and device in self.unpowered:
             return  # silent because every outlet feeding it is off: no alarm
@@ -258,6 +267,10 @@ class HealthWatch:
             if server not in self.pollers or not any(p == pdu for p, _ in feeds):
                 continue
             unpowered = all(self._outlet_state(p, n) == 0.0 for p, n in feeds)
+            if server in self._contradicted:
+                if unpowered:
+                    continue  # the PDU still says off; the server said otherwise
+                self._contradicted.discard(server)
             self.pollers[server].expected_silent = unpowered
             if unpowered and server not in self.unpowered:
                 self.unpowered.add(server)
@@ -271,8 +284,25 @@ class HealthWatch:
                 self._power_event(server, powered=True)
                 self.pollers[server].restart(now)
 
+    def _answered_unpowered(self, server: str) -> None:
+        feeds = ", ".join(f"{p}/{n}" for p, n in self._feeds[server])
+        log.warning(
+            "%s answers although its outlets (%s) read off: judged powered; check the "
+            "PDU's outlet-state column for this model and the config's power = [...]",
+            server,
+            feeds,
+        )
+        self.unpowered.discard(server)
+        self._contradicted.add(server)
+        self.pollers[server].expected_silent = False
+        self._power_event(server, powered=True)
+
     def _outlet_state(self, pdu: str, outlet: int) -> float | None:
-        """1.0 on, 0.0 off, None when the PDU has not reported this outlet (yet)."""
+        """1.0 on, 0.0 off, None when the PDU has not reported this outlet (yet) or has
+        been silent past stale_after (what it said then is no longer news)."""
+        poller = self.pollers.get(pdu)
+        if poller is not None and poller.state in ("stale", "lost"):
+            return None
         sensor = f"outlet/{outlet}/state"
         for r in self.last.get(pdu, []):
             if r.sensor == sensor and r.kind == "outlet_state":

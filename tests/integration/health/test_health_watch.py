@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from collections.abc import Callable
 
 from agent.bus import Bus, Event, Subscription
 from agent.health.poller import DevicePoller
@@ -235,3 +236,64 @@ async def test_an_unpowered_server_is_silent_without_alarm_and_judged_again_once
         ("alarm.raised", "srv-1:state:stale"),
         ("alarm.cleared", "srv-1:state:stale"),
     ]
+
+
+async def wait_until(what: str, check: Callable[[], bool]) -> None:
+    try:
+        async with asyncio.timeout(20):
+            while not check():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"not {what} within 20 s") from None
+
+
+def srv_alarms(watch: HealthWatch) -> list[str]:
+    return sorted(a.id for a in watch.alarms.active() if a.device == "srv-1")
+
+
+async def test_outlets_of_a_stale_pdu_no_longer_count_as_off() -> None:
+    """srv-1 is unpowered while its PDUs say its outlets are off; once both PDUs go
+    stale, nobody knows: srv-1 is judged powered again and its silence raises an alarm,
+    cleared when the PDUs answer again and say off."""
+    health = 'interval = "200ms"\ntimeout = "300ms"\nstale_after = "600ms"\nlost_after = "3s"'
+    feeds = 'power = [{ pdu = "pdu-a", outlet = 3 }, { pdu = "pdu-b", outlet = 3 }]'
+    async with SimulatedRack(specs()) as rack:
+        bmc_sim = RedfishBmcSim(outlet_powered=lambda: False, port=free_port())
+        async with bmc_sim as bmc:
+            config = Lab(rack, bmc).config(health=health, server_power=feeds)
+            async with HealthWatch(config, Bus()) as watch:
+                srv = watch.pollers["srv-1"]
+                await wait_until("unpowered", lambda: watch.unpowered == {"srv-1"})
+                for pdu in ("pdu-a", "pdu-b"):
+                    rack.device(pdu).faults.silent = True
+                await wait_until("judged powered", lambda: not watch.unpowered)
+                await wait_until("stale", lambda: state(srv) in ("stale", "lost"))
+                assert "srv-1:state:stale" in srv_alarms(watch)
+                for pdu in ("pdu-a", "pdu-b"):
+                    rack.device(pdu).faults.silent = False
+                await wait_until("unpowered again", lambda: watch.unpowered == {"srv-1"})
+                assert srv_alarms(watch) == []
+
+
+async def test_a_server_answering_while_its_outlets_read_off_is_judged_powered() -> None:
+    """A PDU whose outlet state is decoded wrongly says off while the server runs: the
+    server's own answer wins, so its alarms stay on when it later falls silent."""
+    health = 'interval = "200ms"\ntimeout = "300ms"\nstale_after = "600ms"\nlost_after = "3s"'
+    feeds = 'power = [{ pdu = "pdu-a", outlet = 3 }]'  # off in the PDU, yet the BMC runs
+    bmc_alive = True
+    async with SimulatedRack(specs()) as rack:
+        bmc_sim = RedfishBmcSim(outlet_powered=lambda: bmc_alive, port=free_port())
+        async with bmc_sim as bmc:
+            config = Lab(rack, bmc).config(health=health, server_power=feeds)
+            bus = Bus()
+            sub = bus.subscribe()
+            async with HealthWatch(config, bus) as watch:
+                srv = watch.pollers["srv-1"]
+                await wait_until("answering", lambda: state(srv) == "ok")
+                await asyncio.sleep(1.0)  # several PDU polls that say "off"
+                assert not watch.unpowered
+                bmc_alive = False
+                await wait_until("stale", lambda: state(srv) == "stale")
+                assert srv_alarms(watch) == ["srv-1:state:stale"]
+    power = [e.data["powered"] for e in drain(sub) if e.kind == "device.power"]
+    assert power in ([], [False, True])  # the first PDU poll may land before the BMC's
