@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -106,41 +107,63 @@ def netns_prefix(name: str) -> list[str]:
 
 
 class NotifySocket:
-    """The datagram socket systemd would own: collects sd_notify messages."""
+    """The datagram socket systemd would own: collects sd_notify messages.
+
+    A thread reads it all the time, as systemd does: a notify socket left unread blocks
+    the sender once it holds net.unix.max_dgram_qlen (10) datagrams, and the agent's
+    event loop with it (its watchdog pings alone fill that in under two minutes).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
         self.messages: list[str] = []
+        self._arrivals: list[tuple[float, str]] = []
+        self._changed = threading.Condition()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="notify-reader", daemon=True)
+        self._reader.start()
 
-    def wait_for(self, line: str, deadline: float, proc: subprocess.Popen[bytes]) -> float:
-        """perf_counter() when a datagram holding ``line`` arrived."""
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise TimeoutError(f"no {line} within {READY_TIMEOUT}s")
-            if proc.poll() is not None:
-                raise RuntimeError(f"agent exited with {proc.returncode} before {line}")
-            self.sock.settimeout(min(remaining, 0.5))
+    def _read(self) -> None:
+        while not self._closed:
             try:
                 data = self.sock.recv(65536)
             except TimeoutError:
                 continue
+            except OSError:
+                return  # closed
             arrived = time.perf_counter()
             message = data.decode(errors="replace")
-            self.messages.append(message)
-            if line in message.splitlines():
-                return arrived
+            with self._changed:
+                self.messages.append(message)
+                self._arrivals.append((arrived, message))
+                self._changed.notify_all()
+
+    def wait_for(self, line: str, deadline: float, proc: subprocess.Popen[bytes]) -> float:
+        """perf_counter() when a datagram holding ``line`` arrived."""
+        seen = 0
+        with self._changed:
+            while True:
+                for arrived, message in self._arrivals[seen:]:
+                    if line in message.splitlines():
+                        return arrived
+                seen = len(self._arrivals)
+                if proc.poll() is not None:
+                    raise RuntimeError(f"agent exited with {proc.returncode} before {line}")
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    raise TimeoutError(f"no {line} within {READY_TIMEOUT}s")
+                self._changed.wait(min(remaining, 0.2))
 
     def drain(self) -> None:
-        """Collect what arrived after the last wait (STOPPING=1 on the way out)."""
-        self.sock.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            while True:
-                self.messages.append(self.sock.recv(65536).decode(errors="replace"))
+        """Give the reader a moment for what the agent sent on its way out (STOPPING=1)."""
+        time.sleep(0.3)
 
     def close(self) -> None:
+        self._closed = True
+        self._reader.join()
         self.sock.close()
 
 
@@ -279,6 +302,8 @@ def agent_rss(
             if proc.poll() is not None:
                 raise SystemExit(f"agent exited with {proc.returncode} while settling")
             # With `ip netns exec` the pid is still the agent's: ip execs it in place.
+            samples.append((time.perf_counter() - ready, vm_rss_kib(proc.pid)))
+        if not samples:  # --settle 0: read once, right after READY
             samples.append((time.perf_counter() - ready, vm_rss_kib(proc.pid)))
         return samples[-1][1], samples
     finally:
