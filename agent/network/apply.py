@@ -44,12 +44,13 @@ async def apply_switch(driver: SwitchDriver, desired: DesiredSwitch, *, budget_s
     decides what a failure means."""
     changes: tuple[PortChange, ...] = ()
     failed: tuple[int, ...] = ()
+    errors: list[str] = []
+    timed_out = False
     try:
         async with asyncio.timeout(budget_s):
             before = await driver.read()
             diff = make_diff(desired, before)
             changes = diff.changes
-            errors: list[str] = []
             # A SET PDU is all or nothing, so a refusal also stopped every other port's
             # change that travelled with it. Write again without the port(s) the refusal
             # was about (read first: the PDUs before it did apply), so that only those
@@ -61,29 +62,41 @@ async def apply_switch(driver: SwitchDriver, desired: DesiredSwitch, *, budget_s
                     await driver.apply(diff)
                     break
                 except NegativeReply as exc:
-                    culprit = driver.culprit(exc.oid).ports
                     errors.append(str(exc))
-                    if not culprit or set(culprit) <= set(failed):
+                    named = {p for p in driver.culprit(exc.oid).ports if p in desired.ports}
+                    if not named or named <= set(failed):
                         break  # the switch named nothing new: narrowing cannot help
-                    failed = tuple(sorted({*failed, *culprit}))
+                    failed = tuple(sorted({*failed, *named}))
                     now = await driver.read()
                     diff = make_diff(_as_read(desired, now, failed), now)
-            error = "; ".join(errors)
-            after = await driver.read()
     except TimeoutError:
+        timed_out = True
+    except AgentError as exc:
+        return Applied(SwitchVerify(desired.switch, (), str(exc)), changes, None, failed)
+    # The read-back has a budget of its own: after a slow or refused write, the caller's
+    # fallback needs to know what the switch looks like.
+    try:
+        async with asyncio.timeout(budget_s):
+            after = await driver.read()
+    except (TimeoutError, AgentError) as exc:
+        why = str(exc) if isinstance(exc, AgentError) else "no answer"
         return Applied(
             SwitchVerify(
                 desired.switch,
                 (),
-                f"no complete read and write within {budget_s:.0f}s; the switch is slow or "
-                "unreachable, check its management link",
+                f"no complete read and write within {budget_s:g} s ({why}); the switch "
+                "is slow or unreachable, check its management link",
             ),
             changes,
             None,
             failed,
         )
-    except AgentError as exc:
-        return Applied(SwitchVerify(desired.switch, (), str(exc)), changes, None, failed)
+    if timed_out:
+        errors.append(
+            f"the write did not complete within {budget_s:g} s; the switch is slow, "
+            "check its management link (what it reads back now is compared below)"
+        )
+    error = "; ".join(errors)
     mismatches = tuple(compare(desired, after))
     return Applied(SwitchVerify(desired.switch, mismatches, error), changes, after, failed)
 
@@ -124,8 +137,14 @@ def _as_read(
     for number in ports:
         have = actual.port(number)
         old = wanted.get(number)
-        # An admin status the switch did not report: shut is the safe guess.
-        up = bool(have.admin_up) if admin_up is None else admin_up
+        if admin_up is not None:
+            up = admin_up
+        elif have.admin_up is not None:
+            up = have.admin_up
+        else:
+            # Not reported: shut is the safe guess, but never for the controller's own
+            # port (that would cut the agent's management link).
+            up = old is not None and old.role == "controller" and old.admin_up
         wanted[number] = DesiredPort(
             number=number,
             role=old.role if old is not None else "unused",

@@ -267,7 +267,9 @@ class NetworkManager:
         ports = [
             p
             for p in sorted(set(unsafe_ports(want, after)) | set(applied.failed_ports))
-            if want.ports[p].role != "controller" and after.admin_up.get(p) is not False
+            if p in want.ports
+            and want.ports[p].role != "controller"
+            and after.admin_up.get(p) is not False
         ]
         if not ports:
             # Everything wrong is already shut: safe, but say which ports stay wrong.
