@@ -268,10 +268,15 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
         out.append("mqtt.outbox_max_messages: keep at least 1000 (events are never dropped)")
     if not 1 <= c.mqtt.inflight_window <= 65535:
         out.append("mqtt.inflight_window: give 1..65535 (QoS 1 publishes awaiting PUBACK)")
-    if c.mqtt.refusal_audit_burst < 1 or not c.mqtt.refusal_audit_per_minute > 0:
+    if c.mqtt.refusal_audit_burst < 1:
         out.append(
-            "mqtt.refusal_audit_burst / refusal_audit_per_minute: give at least 1 and more "
-            "than 0 (refusals past them are audited as counts, never dropped)"
+            f"mqtt.refusal_audit_burst: {c.mqtt.refusal_audit_burst} must be at least 1 "
+            "(refusals past it are audited as counts, never dropped)"
+        )
+    if not c.mqtt.refusal_audit_per_minute > 0:
+        out.append(
+            f"mqtt.refusal_audit_per_minute: {c.mqtt.refusal_audit_per_minute:g} must be more "
+            "than 0 (refusals past it are audited as counts, never dropped)"
         )
     if c.mqtt.telemetry_keep_every < 2:
         out.append(

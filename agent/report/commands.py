@@ -35,7 +35,7 @@ class CommandRunner:
         self.refused = 0
         settings = reporter.settings
         self.limiter = RefusalLimiter(
-            settings.refusal_audit_burst, settings.refusal_audit_per_minute, reporter.clock
+            settings.refusal_audit_burst, settings.refusal_audit_per_minute, wall=reporter.clock
         )
         self._summary: asyncio.Task[None] | None = None
 
@@ -108,7 +108,7 @@ class CommandRunner:
         self.refused += 1
         key_id, nonce = rep.intake.peek(inbound.payload)
         log.warning("report: refused command %r from key %r: %s", verb[:64], key_id, refusal)
-        if self.limiter.allow(refusal.reason):
+        if self.limiter.allow(refusal.reason, key_id):
             await rep.record_audit(
                 f"remote:{key_id}",
                 "command.refused",
@@ -149,9 +149,13 @@ class CommandRunner:
                     summary.count,
                     ", ".join(f"{r} x{n}" for r, n in summary.reasons.most_common()),
                 )
-                await self.reporter.record_audit(
-                    "agent", "command.refused.suppressed", summary.as_detail()
-                )
+                try:
+                    await self.reporter.record_audit(
+                        "agent", "command.refused.suppressed", summary.as_detail()
+                    )
+                except AgentError as exc:
+                    # On the way out the store may already refuse; the log line stays.
+                    log.error("report: could not audit the refusal count: %s", exc)  # noqa: TRY400 - the cause is ours, no traceback needed
 
     async def _run(self, inbound: Inbound, command: Command) -> None:
         rep = self.reporter

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agent.report import audit
 from agent.report.payloads import Snapshot
+from agent.report.refusal_limit import RefusalLimiter
 from agent.report.reporter import ReportSettings
 from agent.store import Store
 from tests.integration.report.broker import Mosquitto
@@ -16,7 +17,7 @@ from tests.integration.report.report_helpers import BASE, keyring, make_reporter
 
 
 class Clock:
-    """Wall time that moves only when the test says: it drives the limiter's refill."""
+    """A clock that moves only when the test says: it drives the limiter's refill."""
 
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
@@ -58,8 +59,9 @@ async def test_a_refusal_flood_is_audited_at_a_rate_and_counted_past_it(
             keyring=keyring([]),
             status_provider=lambda: Snapshot(state="operational"),
             settings=ReportSettings(refusal_audit_burst=5, refusal_audit_per_minute=60),
-            clock=clock,
         )
+        # The bucket's clock, driven by the test (the agent's is time.monotonic).
+        reporter.commands.limiter = RefusalLimiter(5, 60, clock=clock)
 
         async with reporter:
             async with asyncio.timeout(20):
@@ -86,4 +88,5 @@ async def test_a_refusal_flood_is_audited_at_a_rate_and_counted_past_it(
     counts = [e.detail for e in entries if e.action == "command.refused.suppressed"]
     assert [c["count"] for c in counts] == [45, 3]
     assert counts[0]["reasons"] == {"malformed": 45}
+    assert counts[0]["keys"] == {"unknown": 45}  # garbage names no key
     assert all(e.detail["reason"] == "malformed" for e in entries[:5])
