@@ -19,7 +19,7 @@ from agent.conf import RackConfig
 from agent.errors import ConfigError
 from agent.power.cli_commands import register
 from agent.sim.compose import SimRack
-from tests.integration.power.demo_rack import fast_demo_path
+from tests.integration.power.demo_rack import fast_demo_path, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
@@ -35,16 +35,6 @@ async def cleanroom(*argv: str) -> int:
     args = parser.parse_args(argv)
     code: int = await asyncio.to_thread(args.handler, args)
     return code
-
-
-def quicken(sim: SimRack) -> SimRack:
-    """Relays and BMCs faster than the demo's: the timings under test are the agent's."""
-    for pdu in sim.config.pdu:
-        sim.snmp.pdu(pdu.id).command_delay_s = 0.02
-    for bmc in sim.bmcs.values():
-        bmc.boot_delay_s = 0.1
-        bmc.graceful_shutdown_s = 0.1
-    return sim
 
 
 @pytest.fixture

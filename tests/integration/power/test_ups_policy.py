@@ -16,7 +16,7 @@ from agent.power.actions import ActionPolicy
 from agent.power.manager import DecisionStream, PowerManager
 from agent.power.ups_policy import UpsDecision
 from agent.sim.compose import SimRack
-from tests.integration.power.demo_rack import fast_demo_path
+from tests.integration.power.demo_rack import fast_demo_path, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
@@ -43,16 +43,6 @@ def manager(config: RackConfig, bus: Bus, **kwargs: bool) -> PowerManager:
 async def next_decision(stream: DecisionStream) -> UpsDecision:
     async with asyncio.timeout(10):
         return await stream.get()
-
-
-def quicken(sim: SimRack) -> SimRack:
-    """Relays and BMCs faster than the demo's: the timings under test are the agent's."""
-    for pdu in sim.config.pdu:
-        sim.snmp.pdu(pdu.id).command_delay_s = 0.02
-    for bmc in sim.bmcs.values():
-        bmc.boot_delay_s = 0.1
-        bmc.graceful_shutdown_s = 0.1
-    return sim
 
 
 @pytest.fixture
