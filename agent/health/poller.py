@@ -132,6 +132,7 @@ class DevicePoller:
         # Set by the watch while the device has no power: its silence is logged as news,
         # not as a warning (the journal of an arrival is not a wall of expected failures).
         self.expected_silent = False
+        self._booting = False  # restarted (just powered): failures before stale are news
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class DevicePoller:
         self.last_error_at = now
         self.consecutive_failures += 1
         if self.consecutive_failures == 1:
-            level = logging.INFO if self.expected_silent else logging.WARNING
+            level = logging.INFO if self.expected_silent or self._booting else logging.WARNING
             log.log(level, "%s: polling failed: %s", self.device, error)
         self.check_silence(now)
         if self.state in ("ok", "starting"):
@@ -217,6 +218,7 @@ class DevicePoller:
         off) and should now get its full ``stale_after`` to answer."""
         self.started_at = self.clock.now() if now is None else now
         self.consecutive_failures = 0
+        self._booting = True
         self._set_state("starting")
 
     def check_silence(self, now: float | None = None) -> DeviceState:
@@ -235,6 +237,8 @@ class DevicePoller:
         if new == old:
             return
         self.state = new
+        if new in ("ok", "stale", "lost"):
+            self._booting = False  # answered, or had its full stale_after to do so
         if new in ("stale", "lost"):
             log.log(
                 logging.INFO if self.expected_silent else logging.WARNING,

@@ -112,7 +112,8 @@ class HealthWatch:
         # server -> the (pdu, outlet) pairs that feed it; servers known to be unpowered.
         self._feeds = {srv.id: [(o.pdu, o.outlet) for o in srv.power] for srv in config.server}
         self.unpowered: set[str] = set()
-        self._contradicted: set[str] = set()  # answered while its outlets read off
+        # Servers that answered while their outlets read off -> warned about it yet.
+        self._contradicted: dict[str, bool] = {}
         self._feeding = {p for feeds in self._feeds.values() for p, _ in feeds}
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -173,7 +174,7 @@ class HealthWatch:
         now = self.clock.now()
         if device in self.unpowered:
             self._answered_unpowered(device)
-        self._follow_power(device, now)
+        self._follow_power(device, now, fresh=True)
         evaluate = self.thresholds.evaluate
         for r in readings:
             for edge in evaluate(r, now):
@@ -261,16 +262,27 @@ class HealthWatch:
 
     # --- power of the servers ---------------------------------------------------------
 
-    def _follow_power(self, pdu: str, now: float) -> None:
-        """After ``pdu`` reported, update which of the servers it feeds are unpowered."""
+    def _follow_power(self, pdu: str, now: float, *, fresh: bool = False) -> None:
+        """After ``pdu`` reported (``fresh``) or changed state, update which of the
+        servers it feeds are unpowered."""
         for server, feeds in self._feeds.items():
             if server not in self.pollers or not any(p == pdu for p, _ in feeds):
                 continue
             unpowered = all(self._outlet_state(p, n) == 0.0 for p, n in feeds)
             if server in self._contradicted:
-                if unpowered:
-                    continue  # the PDU still says off; the server said otherwise
-                self._contradicted.discard(server)
+                if not unpowered:
+                    del self._contradicted[server]  # the PDU agrees now
+                else:
+                    # A reading taken after the server answered still says off (one taken
+                    # before is just older than the power-up): worth a warning, once.
+                    if (
+                        fresh
+                        and not self._contradicted[server]
+                        and (self.pollers[server].state == "ok")
+                    ):
+                        self._contradicted[server] = True
+                        self._warn_contradiction(server)
+                    continue
             self.pollers[server].expected_silent = unpowered
             if unpowered and server not in self.unpowered:
                 self.unpowered.add(server)
@@ -285,6 +297,13 @@ class HealthWatch:
                 self.pollers[server].restart(now)
 
     def _answered_unpowered(self, server: str) -> None:
+        """The server answered: it has power, whatever the PDU said last."""
+        self.unpowered.discard(server)
+        self._contradicted[server] = False
+        self.pollers[server].expected_silent = False
+        self._power_event(server, powered=True)
+
+    def _warn_contradiction(self, server: str) -> None:
         feeds = ", ".join(f"{p}/{n}" for p, n in self._feeds[server])
         log.warning(
             "%s answers although its outlets (%s) read off: judged powered; check the "
@@ -292,10 +311,6 @@ class HealthWatch:
             server,
             feeds,
         )
-        self.unpowered.discard(server)
-        self._contradicted.add(server)
-        self.pollers[server].expected_silent = False
-        self._power_event(server, powered=True)
 
     def _outlet_state(self, pdu: str, outlet: int) -> float | None:
         """1.0 on, 0.0 off, None when the PDU has not reported this outlet (yet) or has

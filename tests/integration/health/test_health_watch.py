@@ -7,6 +7,8 @@ import random
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
+
 from agent.bus import Bus, Event, Subscription
 from agent.health.poller import DevicePoller
 from agent.health.watch import HealthWatch
@@ -275,7 +277,9 @@ async def test_outlets_of_a_stale_pdu_no_longer_count_as_off() -> None:
                 assert srv_alarms(watch) == []
 
 
-async def test_a_server_answering_while_its_outlets_read_off_is_judged_powered() -> None:
+async def test_a_server_answering_while_its_outlets_read_off_is_judged_powered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A PDU whose outlet state is decoded wrongly says off while the server runs: the
     server's own answer wins, so its alarms stay on when it later falls silent."""
     health = 'interval = "200ms"\ntimeout = "300ms"\nstale_after = "600ms"\nlost_after = "3s"'
@@ -292,6 +296,8 @@ async def test_a_server_answering_while_its_outlets_read_off_is_judged_powered()
                 await wait_until("answering", lambda: state(srv) == "ok")
                 await asyncio.sleep(1.0)  # several PDU polls that say "off"
                 assert not watch.unpowered
+                warnings = [r for r in caplog.records if "read off: judged powered" in r.message]
+                assert len(warnings) == 1  # once, not at every PDU poll
                 bmc_alive = False
                 await wait_until("stale", lambda: state(srv) == "stale")
                 assert srv_alarms(watch) == ["srv-1:state:stale"]

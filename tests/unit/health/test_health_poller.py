@@ -89,6 +89,37 @@ async def test_states_go_failing_stale_lost_and_back(
     assert "no answer" in poller.last_error
 
 
+async def test_a_restarted_device_gets_its_full_stale_after_and_quiet_failures(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """restart() is what the watch calls when a server's outlets come on: its BMC boots,
+    so failures before stale_after are news (INFO), and its silence counts from then,
+    however long it was silent before. Past stale_after it is a warning again."""
+    device = Device(clock)
+    device.answering = False
+    states: list[tuple[DeviceState, DeviceState]] = []
+    poller = make(clock, device, states)
+    for _ in range(13):  # silent for 130 s: lost
+        clock.advance(10.0)
+        await poller.poll_once()
+    assert poller.state == "lost"
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="agent.health.poller")
+    poller.restart()
+    assert (poller.state, poller.silent_for()) == ("starting", 0.0)
+    clock.advance(10.0)
+    await poller.poll_once()
+    assert poller.state == "failing"  # not lost again at once: 10 s since the restart
+    clock.advance(20.0)
+    await poller.poll_once()
+    assert poller.state == "stale"
+    levels = [(r.levelname, r.getMessage().split(" (")[0]) for r in caplog.records]
+    assert levels == [
+        ("INFO", "pdu-a: polling failed: pdu-a: no answer after 2 attempt(s)"),
+        ("WARNING", "pdu-a: stale"),
+    ]
+
+
 async def test_a_hung_poll_is_cut_by_the_timeout(clock: FakeClock) -> None:
     device = Device(clock)
     device.hang = True
