@@ -95,11 +95,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _migrate(conn: sqlite3.Connection) -> int:
+def _migrate(conn: sqlite3.Connection, path: Path) -> int:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
         raise StoreError(
-            f"store schema version {version} is newer than this agent knows "
+            f"{path}: store schema version {version} is newer than this agent knows "
             f"({len(MIGRATIONS)}); run the agent version that wrote it, or move the file away"
         )
     for index in range(version, len(MIGRATIONS)):
@@ -156,7 +156,7 @@ class Store:
             if self.exclusive:
                 self._lock()
             self._conn = await self._run(lambda: _connect(self.path))
-            await self.call(_migrate)
+            await self.call(lambda conn: _migrate(conn, self.path))
         except sqlite3.Error as exc:
             await self.__aexit__(None, None, None)
             raise StoreError(
