@@ -76,6 +76,40 @@ async def test_restore_then_emergency_isolation(lab: Lab, net: NetworkManager) -
     assert net.layout.phase == "quarantine"
 
 
+async def test_emergency_isolation_interrupts_a_phase_change_in_progress(
+    lab: Lab, net: NetworkManager
+) -> None:
+    """The button works while a restore is half way through a slow switch: the restore's
+    caller is told why it stopped, and the rack ends in proven quarantine."""
+    await net.enter_phase("quarantine")
+    lab.switch.faults.set_latency(0.2)  # every request to the switch now takes 200 ms
+    restore = asyncio.create_task(net.enter_phase("restore"))
+    await asyncio.sleep(0.3)  # reading or writing the switch by now
+    assert not restore.done()
+    lab.switch.faults.set_latency(0.0)
+    isolated = await net.isolate_now("test: the hospital's network is hostile again")
+    with pytest.raises(PolicyRefusal, match="interrupted by an emergency isolation"):
+        await restore
+    assert isolated.verified, isolated.problems()
+    assert_quarantined(lab.switch.port_states())
+    assert net.layout.phase == "quarantine"
+    assert any(e.kind == "network.isolate" and e.category == "audit" for e in lab.drain())
+
+
+async def test_verify_reads_back_without_writing_and_alarms_on_drift(
+    lab: Lab, net: NetworkManager
+) -> None:
+    assert (await net.enter_phase("quarantine")).verified
+    sets = len(lab.rack.set_log.entries("tor-1", "set"))
+    assert (await net.verify()).verified
+    lab.switch.drift(pvid={2: 1})  # someone at the switch's console
+    report = await net.verify()
+    assert not report.verified
+    assert any("tor-1 port 2: pvid is 1" in p for p in report.problems())
+    assert len(lab.rack.set_log.entries("tor-1", "set")) == sets  # verify never writes
+    assert any(e.kind == "network.verify_failed" for e in lab.drain())
+
+
 async def test_one_device_moves_alone(lab: Lab, net: NetworkManager) -> None:
     await net.enter_phase("quarantine")
     assert (await net.enter_phase("restore", ["hv-2"])).verified
