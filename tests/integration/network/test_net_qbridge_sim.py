@@ -110,6 +110,21 @@ async def test_verify_reads_back_without_writing_and_alarms_on_drift(
     assert any(e.kind == "network.verify_failed" for e in lab.drain())
 
 
+async def test_an_unreadable_switch_is_reported_once_and_its_return_once(
+    lab: Lab, net: NetworkManager
+) -> None:
+    assert (await net.enter_phase("quarantine")).verified
+    lab.drain()
+    lab.switch.faults.silent = True
+    assert await reconcile_once(net) == []  # nothing known to repair
+    assert await reconcile_once(net) == []
+    lab.switch.faults.silent = False
+    assert await reconcile_once(net) == []
+    kinds = [e.kind for e in lab.drain() if e.kind.startswith("network.read")]
+    assert kinds == ["network.read_failed", "network.read_recovered"]
+    assert not net.unreadable
+
+
 async def test_one_device_moves_alone(lab: Lab, net: NetworkManager) -> None:
     await net.enter_phase("quarantine")
     assert (await net.enter_phase("restore", ["hv-2"])).verified
