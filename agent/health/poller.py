@@ -218,8 +218,14 @@ class DevicePoller:
         off) and should now get its full ``stale_after`` to answer."""
         self.started_at = self.clock.now() if now is None else now
         self.consecutive_failures = 0
-        self._booting = True
+        self.expect_boot()
         self._set_state("starting")
+
+    def expect_boot(self) -> None:
+        """The device may be booting: its failures are logged as news (INFO) until it
+        answers or its ``stale_after`` passes; stale and lost still warn, and alarms are
+        the watch's business either way."""
+        self._booting = True
 
     def check_silence(self, now: float | None = None) -> DeviceState:
         """Move to stale or lost when the device has been silent long enough."""

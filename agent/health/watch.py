@@ -136,6 +136,11 @@ class HealthWatch:
                     clock=self.clock,
                     rng=random.Random(self._rng.random()),  # noqa: S311
                 )
+            for server, feeds in self._feeds.items():
+                if feeds and server in self.pollers:
+                    # Powered with the rack, or not yet: until its PDUs have said which,
+                    # a silent BMC is not worth a warning before its stale_after.
+                    self.pollers[server].expect_boot()
             self._tg = asyncio.TaskGroup()
             await self._tg.__aenter__()
         except BaseException:
