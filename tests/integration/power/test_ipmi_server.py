@@ -35,8 +35,14 @@ def with_ipmi_hv3(tmp_path: Path, ipmi: IpmiSim) -> RackConfig:
         f'username = "{ipmi.username}", password = "{ipmi.password}", '
         'boot_timeout = "20s", graceful_timeout = "5s" }'
     )
+    # ipmi_sim's first RMCP+ session often needs pyghmi's retransmissions (0.5-1 s each):
+    # more than the demo's 1 s health timeout on a loaded machine.
+    health_timeout = r'^(\[health\]\ninterval = "2s"\ntimeout = )"1s"'
     path = fast_demo_path(
-        tmp_path, inrush="50ms", settle="100ms", replace={HV3_BMC: rf"\g<1>{bmc}"}
+        tmp_path,
+        inrush="50ms",
+        settle="100ms",
+        replace={HV3_BMC: rf"\g<1>{bmc}", health_timeout: r'\g<1>"15s"'},
     )
     config = load_config(path)
     hv3 = next(s for s in config.server if s.id == "hv-3")
