@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -94,15 +93,16 @@ class _Engines:
     """
 
     def __init__(self) -> None:
-        # Per loop (weakly: a finished test's loop must not pin its engines), then per
-        # credential: [engine, writers using it].
-        self._engines: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[Hashable, list[Any]]
-        ] = weakref.WeakKeyDictionary()
+        # Per loop, then per credential: [engine, writers using it]. An engine's
+        # dispatcher holds its loop, so entries of a closed loop (a writer never closed
+        # in a finished test) are dropped at the next acquire, not by weak references.
+        self._engines: dict[asyncio.AbstractEventLoop, dict[Hashable, list[Any]]] = {}
 
     def acquire(self, credential: Hashable) -> Any:
         """The engine for ``credential`` on the running loop; synchronous, so that two
         first SETs of one writer cannot both make one."""
+        for loop in [loop for loop in self._engines if loop.is_closed()]:
+            del self._engines[loop]
         held = self._engines.setdefault(asyncio.get_running_loop(), {})
         entry = held.get(credential)
         if entry is None:
@@ -121,8 +121,8 @@ class _Engines:
                     return
 
     def in_use(self) -> int:
-        """Engines open now, on every loop (for tests)."""
-        return sum(len(held) for held in self._engines.values())
+        """Engines open on the running loop (for tests)."""
+        return len(self._engines.get(asyncio.get_running_loop(), {}))
 
 
 _ENGINES = _Engines()

@@ -177,7 +177,7 @@ class HealthWatch:
         device = poller.device
         self.last[device] = readings
         now = self.clock.now()
-        if device in self.unpowered:
+        if device in self.unpowered and self._newer_than_its_pdus(poller):
             self._answered_unpowered(device)
         self._follow_power(device, now, fresh=True)
         evaluate = self.thresholds.evaluate
@@ -231,8 +231,10 @@ class HealthWatch:
             error=poller.last_error,
             silent_s=round(poller.silent_for(), 3),
         )
-        if device in self._feeding:
-            self._follow_power(device, self.clock.now())  # its readings count only if ok
+        if device in self._feeding and new in ("stale", "lost"):
+            # Its readings no longer count. (A PDU answering again is judged on its
+            # fresh readings, in _on_result, not on those from before its silence.)
+            self._follow_power(device, self.clock.now())
         stale_id, lost_id = f"{device}:state:stale", f"{device}:state:lost"
         if new in ("stale", "lost") and device in self.unpowered:
             return  # silent because every outlet feeding it is off: no alarm
@@ -273,21 +275,23 @@ class HealthWatch:
         for server, feeds in self._feeds.items():
             if server not in self.pollers or not any(p == pdu for p, _ in feeds):
                 continue
-            unpowered = all(self._outlet_state(p, n) == 0.0 for p, n in feeds)
+            states = [self._outlet_state(p, n) for p, n in feeds]
+            unpowered = all(state == 0.0 for state in states)
             if server in self._contradicted:
-                if not unpowered:
+                if any(state == 1.0 for state in states):
                     del self._contradicted[server]  # the PDU agrees now
-                else:
-                    # A reading taken after the server answered still says off (one taken
-                    # before is just older than the power-up): worth a warning, once.
-                    if (
-                        fresh
-                        and not self._contradicted[server]
-                        and (self.pollers[server].state == "ok")
-                    ):
-                        self._contradicted[server] = True
-                        self._warn_contradiction(server)
                     continue
+                # Off or unknown: the server's own answer still stands. A reading taken
+                # after that answer that still says off is worth a warning, once.
+                if (
+                    fresh
+                    and unpowered
+                    and not self._contradicted[server]
+                    and self._newer_than_the_server(pdu, server)
+                ):
+                    self._contradicted[server] = True
+                    self._warn_contradiction(server)
+                continue
             self.pollers[server].expected_silent = unpowered
             if unpowered and server not in self.unpowered:
                 self.unpowered.add(server)
@@ -300,6 +304,20 @@ class HealthWatch:
                 self.unpowered.discard(server)
                 self._power_event(server, powered=True)
                 self.pollers[server].restart(now)
+
+    def _newer_than_its_pdus(self, server: DevicePoller) -> bool:
+        """Whether the server's last poll started after every reading its PDUs gave (an
+        answer to a poll sent before an outlet was cut says nothing about now)."""
+        started = server.polls[-1].started if server.polls else server.started_at
+        pdus = {p for p, _ in self._feeds[server.device] if p in self.pollers}
+        readings = [self.pollers[p].last_success for p in pdus]
+        return all(at is None or started >= at for at in readings)
+
+    def _newer_than_the_server(self, pdu: str, server: str) -> bool:
+        """Whether ``pdu``'s last poll started after the server last answered."""
+        pdu_poller, srv = self.pollers[pdu], self.pollers[server]
+        started = pdu_poller.polls[-1].started if pdu_poller.polls else pdu_poller.started_at
+        return srv.state == "ok" and srv.last_success is not None and started > srv.last_success
 
     def _answered_unpowered(self, server: str) -> None:
         """The server answered: it has power, whatever the PDU said last."""

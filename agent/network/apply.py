@@ -45,7 +45,7 @@ async def apply_switch(driver: SwitchDriver, desired: DesiredSwitch, *, budget_s
     changes: tuple[PortChange, ...] = ()
     failed: tuple[int, ...] = ()
     errors: list[str] = []
-    timed_out = False
+    before: ActualSwitch | None = None
     try:
         async with asyncio.timeout(budget_s):
             before = await driver.read()
@@ -69,32 +69,39 @@ async def apply_switch(driver: SwitchDriver, desired: DesiredSwitch, *, budget_s
                     failed = tuple(sorted({*failed, *named}))
                     now = await driver.read()
                     diff = make_diff(_as_read(desired, now, failed), now)
-    except TimeoutError:
-        timed_out = True
-    except AgentError as exc:
-        return Applied(SwitchVerify(desired.switch, (), str(exc)), changes, None, failed)
-    # The read-back has a budget of its own: after a slow or refused write, the caller's
-    # fallback needs to know what the switch looks like.
+    except (TimeoutError, AgentError) as exc:
+        why = str(exc) if isinstance(exc, AgentError) else f"no answer within {budget_s:g} s"
+        if before is None:
+            # Nothing known, nothing written: the caller has nothing to fall back on.
+            return Applied(
+                SwitchVerify(
+                    desired.switch, (), f"cannot read the switch ({why}); check its management link"
+                ),
+                changes,
+                None,
+                failed,
+            )
+        # A slow write, a lost reply (the write may have applied) or a device error:
+        # what the switch reads back decides, and the caller falls back on that.
+        errors.append(f"the write did not complete ({why})")
+    # The read-back has a budget of its own: after a slow, refused or unanswered write,
+    # the caller's fallback needs to know what the switch looks like. Worst case, an
+    # apply takes twice the budget (and a quarantine with its fallback four times).
     try:
         async with asyncio.timeout(budget_s):
             after = await driver.read()
     except (TimeoutError, AgentError) as exc:
-        why = str(exc) if isinstance(exc, AgentError) else "no answer"
+        why = str(exc) if isinstance(exc, AgentError) else f"no answer within {budget_s:g} s"
         return Applied(
             SwitchVerify(
                 desired.switch,
                 (),
-                f"no complete read and write within {budget_s:g} s ({why}); the switch "
-                "is slow or unreachable, check its management link",
+                "; ".join([*errors, f"cannot read the switch back ({why})"])
+                + "; check its management link",
             ),
             changes,
             None,
             failed,
-        )
-    if timed_out:
-        errors.append(
-            f"the write did not complete within {budget_s:g} s; the switch is slow, "
-            "check its management link (what it reads back now is compared below)"
         )
     error = "; ".join(errors)
     mismatches = tuple(compare(desired, after))

@@ -59,15 +59,21 @@ async def test_an_ipmi_server_is_powered_after_its_outlets_and_down_gracefully(
     async with SimRack(config) as rack:
         quicken(rack)
         assert "hv-3" not in rack.bmcs  # the simulated rack serves Redfish BMCs only
-        async with manager(config, Bus()) as power:
+        bus = Bus()
+        events = bus.subscribe()
+        async with manager(config, bus) as power:
             up = await power.power_up()
             assert up.ok, up.errors()
             assert ipmi.is_host_on()
             assert [(a.parameter, a.value) for a in ipmi.actions()] == [("power", "1")]
-            # hv-3's outlets (5 on both PDUs) were on before IPMI powered its host.
-            on_at = {(pdu, n): t for t, pdu, n in outlet_sets(rack)}
-            assert ("pdu-a", 5) in on_at
-            assert ("pdu-b", 5) in on_at
+            assert {(pdu, n) for _, pdu, n in outlet_sets(rack)} >= {("pdu-a", 5), ("pdu-b", 5)}
+            # hv-3's two outlets were switched on (and audited) before IPMI powered it.
+            audit = []
+            while (event := events.get_nowait()) is not None:
+                if event.data.get("device") == "hv-3" and event.kind.startswith("power."):
+                    audit.append((event.kind, event.data.get("action", ""), event.data["result"]))
+            assert audit[:2] == [("power.outlet", "on", "switched")] * 2
+            assert audit[2][:2] == ("power.bmc", "on"), audit
             assert await power.device_power("hv-3") is True
 
             down = await power.power_down("test: end of the drill")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import Self
 
-from agent.errors import NegativeReply
+from agent.errors import DeviceUnreachable, NegativeReply
 from agent.network.apply import apply_switch
 from agent.network.driver import Culprit, SwitchDiff
 from agent.network.model import ActualSwitch, DesiredPort, DesiredSwitch
@@ -47,6 +47,7 @@ class MemorySwitch:
     culprit_port: int | None = None
     admin_known: bool = True
     write_delay_s: float = 0.0
+    lose_reply: bool = False  # apply the write, then never answer it
     pvid: dict[int, int] = field(default_factory=lambda: {1: 1, 2: 1, CONTROLLER: 1})
     admin: dict[int, bool] = field(default_factory=lambda: {1: True, 2: True, CONTROLLER: True})
     writes: list[dict[int, DesiredPort]] = field(default_factory=list)
@@ -92,6 +93,8 @@ class MemorySwitch:
             want = diff.desired.ports[number]
             self.pvid[number] = want.pvid
             self.admin[number] = want.admin_up
+        if self.lose_reply:
+            raise DeviceUnreachable("sw", "SET to 127.0.0.1:161: no answer after 2 attempt(s)")
 
     def culprit(self, oid: str) -> Culprit:
         number = int(oid.rsplit(".", 1)[1])
@@ -129,5 +132,26 @@ async def test_a_write_slower_than_the_budget_still_reads_back() -> None:
     switch = MemorySwitch(refuse=set(), write_delay_s=0.5)
     applied = await apply_switch(switch, DESIRED, budget_s=0.2)
     assert applied.after is not None
-    assert "did not complete within" in applied.verify.error
+    assert "the write did not complete (no answer within 0.2 s)" in applied.verify.error
     assert applied.verify.mismatches  # nothing was written: every port still in VLAN 1
+
+
+async def test_a_write_whose_reply_is_lost_is_judged_by_the_read_back() -> None:
+    """The switch applied the SET but its reply never came: the read-back decides (here:
+    all is in place), and the error still says what happened."""
+    switch = MemorySwitch(refuse=set(), lose_reply=True)
+    applied = await apply_switch(switch, DESIRED, budget_s=5)
+    assert applied.after is not None
+    assert applied.verify.mismatches == ()
+    assert "no answer after 2 attempt(s)" in applied.verify.error
+
+
+async def test_a_switch_that_cannot_be_read_at_all_says_so() -> None:
+    class Deaf(MemorySwitch):
+        async def read(self) -> ActualSwitch:
+            raise DeviceUnreachable("sw", "GET to 127.0.0.1:161: no answer after 2 attempt(s)")
+
+    applied = await apply_switch(Deaf(refuse=set()), DESIRED, budget_s=5)
+    assert applied.after is None
+    assert applied.verify.error.startswith("cannot read the switch (sw: GET")
+    assert applied.verify.error.endswith("check its management link")
