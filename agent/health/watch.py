@@ -179,7 +179,8 @@ class HealthWatch:
         now = self.clock.now()
         if device in self.unpowered and self._newer_than_its_pdus(poller):
             self._answered_unpowered(device)
-        self._follow_power(device, now, fresh=True)
+        if device in self._feeding:
+            self._follow_power(device, now, fresh=True)
         evaluate = self.thresholds.evaluate
         for r in readings:
             for edge in evaluate(r, now):

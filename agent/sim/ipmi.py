@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Self
 
 from agent.errors import DeviceError, EnvironmentMissing
+from agent.sim.testing import free_port
 
 _READY_TIMEOUT_S = 5.0
 # RMCP/ASF Presence Ping (DSP0136 3.2.4.3): RMCP header v6, seq 0xff, class ASF; IANA 4542,
@@ -81,13 +82,6 @@ class ChassisRecord:
     value: str
 
 
-def _free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _sdr_full_sensor(number: int, entity: int, sensor_type: int, unit: int, name: str) -> str:
     """A Full Sensor Record (IPMI 2.0 table 43-1), linear, M=1, B=0: raw byte = value."""
     ident = name.encode("ascii")
@@ -140,7 +134,7 @@ class IpmiSim:
             )
         self._tmp = tempfile.TemporaryDirectory(prefix="ipmi-sim-")
         self._dir = Path(self._tmp.name)
-        self.port = _free_udp_port(self.host)
+        self.port = free_port(socket.SOCK_DGRAM, self.host)
         self._write_files()
         log = (self._dir / "ipmi_sim.log").open("wb")
         try:

@@ -16,9 +16,11 @@ _UDP_KEYS = re.compile(r"^(\s*snmp_port\s*=\s*)(\d+)", re.M)
 _NUMBER_ALONE = r"(?<![\d.]){}(?![\d.])"
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
+def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
+    """A TCP (or ``socket.SOCK_DGRAM``: UDP) port free on ``host`` right now; the caller
+    retries if it loses the race to another process."""
     with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 

@@ -43,6 +43,8 @@ import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from agent.sim.testing import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 READY_TIMEOUT = 60.0
@@ -53,13 +55,6 @@ def cleanroom_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "import sys; from agent.cli import main; sys.exit(main())"]
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def vm_rss_kib(pid: int) -> int:

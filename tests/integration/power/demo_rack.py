@@ -54,13 +54,15 @@ def fast_demo_path(
 
 
 def manager(config: RackConfig, bus: Bus, **kwargs: object) -> PowerManager:
+    """The power manager with quick actions and BMC polls; no UPS watch unless asked
+    (``watch_ups=True``, ``ups_interval_s=...``)."""
+    options: dict[str, object] = {"watch_ups": False, **kwargs}
     return PowerManager(
         config,
         bus,
         action_policy=ActionPolicy(verify_timeout=1.0, attempts=2, backoff=0.1),
         bmc_poll_s=0.1,
-        watch_ups=False,
-        **kwargs,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )
 
 

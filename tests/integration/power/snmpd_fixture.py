@@ -37,7 +37,10 @@ def snmpd_path() -> str | None:
 
 
 def free_udp_port() -> int:
-    """A UDP port free on 127.0.0.1 right now (the caller retries if it loses a race)."""
+    """A UDP port free on 127.0.0.1 right now (the caller retries if it loses a race).
+
+    Not agent.sim.testing.free_port: snmpd runs this file as its pass_persist script
+    under the system's python3, where the agent is not importable."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -21,6 +21,7 @@ from agent.adapters.snmp import (
     V3User,
 )
 from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
+from agent.sim.testing import free_port
 from tests.integration.power.snmpd_fixture import (
     RO_COMMUNITY,
     RW_COMMUNITY,
@@ -29,7 +30,6 @@ from tests.integration.power.snmpd_fixture import (
     V3_PRIV_KEY,
     V3_USER,
     Snmpd,
-    free_udp_port,
 )
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -275,7 +275,7 @@ async def test_set_is_sent_once_unless_asked(silent_port: int) -> None:
 
 
 async def test_closed_port_is_unreachable() -> None:
-    target = SnmpTarget("closed", "127.0.0.1", free_udp_port(), timeout=0.1, retries=1)
+    target = SnmpTarget("closed", "127.0.0.1", free_port(socket.SOCK_DGRAM), timeout=0.1, retries=1)
     async with SnmpClient(target) as snmp:
         with pytest.raises(DeviceUnreachable):
             await snmp.get_one(SYS_NAME)
@@ -377,7 +377,7 @@ async def test_v3_walk_to_a_silent_port_is_retried_then_unreachable(silent_port:
 
 
 async def test_walk_to_a_closed_port_is_unreachable() -> None:
-    target = SnmpTarget("closed", "127.0.0.1", free_udp_port(), timeout=0.1, retries=1)
+    target = SnmpTarget("closed", "127.0.0.1", free_port(socket.SOCK_DGRAM), timeout=0.1, retries=1)
     async with SnmpClient(target) as snmp:
         with pytest.raises(DeviceUnreachable):
             await snmp.walk("1.3.6.1.2.1.1")
@@ -510,9 +510,14 @@ async def test_a_cancel_arriving_with_the_answer_is_not_swallowed(client: SnmpCl
     cancel is placed in the iteration after that, the window the old code lost it in."""
     loop = asyncio.get_running_loop()
     assert await client.get_one(SYS_NAME)  # an idle session to reuse: no set-up awaits
+    # The socket the next GET goes out on (private to gufo and to the adapter): the test
+    # checks the answer really is queued, so it cannot pass without staging the window.
+    fd = client._idle[-1].session._fd
     task = asyncio.create_task(client.get_one(SYS_OBJECT_ID), name="get-to-cancel")
     await asyncio.sleep(0)  # the task sends its GET and waits on the socket
-    time.sleep(0.3)  # noqa: ASYNC251 - on purpose: the loop stands still while snmpd answers
+    # On purpose a blocking wait: the loop stands still while snmpd answers.
+    readable, _, _ = select.select([fd], [], [], 5.0)
+    assert readable, "snmpd did not answer within 5 s: the window was not staged"
     loop.call_soon(lambda: loop.call_soon(task.cancel))
     with pytest.raises(asyncio.CancelledError):
         await task

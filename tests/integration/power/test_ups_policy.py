@@ -12,10 +12,10 @@ import pytest
 
 from agent.bus import Bus, Event
 from agent.conf import RackConfig, load_config
-from agent.power.actions import ActionPolicy
 from agent.power.manager import DecisionStream, PowerManager
 from agent.power.ups_policy import UpsDecision
 from agent.sim.compose import SimRack
+from tests.integration.power import demo_rack
 from tests.integration.power.demo_rack import fast_demo_path, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,14 +30,7 @@ def fast_demo(tmp_path: Path, **replace: str) -> RackConfig:
 
 
 def manager(config: RackConfig, bus: Bus, **kwargs: bool) -> PowerManager:
-    return PowerManager(
-        config,
-        bus,
-        action_policy=ActionPolicy(verify_timeout=1.0, attempts=2, backoff=0.1),
-        bmc_poll_s=0.1,
-        ups_interval_s=POLL_S,
-        **kwargs,
-    )
+    return demo_rack.manager(config, bus, watch_ups=True, ups_interval_s=POLL_S, **kwargs)
 
 
 async def next_decision(stream: DecisionStream) -> UpsDecision:

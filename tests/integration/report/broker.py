@@ -31,6 +31,8 @@ from typing import Self
 
 import pytest
 
+from agent.sim.testing import free_port
+
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
@@ -55,14 +57,6 @@ def require_broker() -> None:
         pytest.skip("mosquitto_pub/mosquitto_sub are missing: apt-get install mosquitto-clients")
 
 
-def free_tcp_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Mosquitto:
     """One broker process, restartable on its port, with its own temp folder."""
 
@@ -78,7 +72,7 @@ class Mosquitto:
         if binary is None:
             raise FileNotFoundError("mosquitto is not installed; apt-get install mosquitto")
         self.binary = binary
-        self.port = port or free_tcp_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
         self.persistence = persistence
         self.extra_config = tuple(extra_config)

@@ -19,8 +19,9 @@ import pytest
 from agent.adapters.mqtt import Frame, Link, connect, encode_publish
 from agent.report.outbox import Outbox
 from agent.report.sender import Sender
+from agent.sim.testing import free_port
 from agent.store import Store
-from tests.integration.report.broker import Mosquitto, free_tcp_port, require_broker
+from tests.integration.report.broker import Mosquitto, require_broker
 from tests.integration.report.report_helpers import Subscriber, broker_settings
 from tests.integration.report.test_report_tls import make_pki
 
@@ -283,7 +284,7 @@ async def test_stream_over_tls(tmp_path: Path) -> None:
     rows = [("tls/stream", 1, False, b"%d" % i) for i in range(2000)]
     rows.insert(1000, ("tls/stream", 1, False, b"big:" + b"x" * 3_000_000))
     async with (
-        Mosquitto(port=free_tcp_port(), extra_config=config) as broker,
+        Mosquitto(port=free_port(), extra_config=config) as broker,
         Store(tmp_path / "s.db") as store,
     ):
         url = f"mqtts://localhost:{broker.port}"

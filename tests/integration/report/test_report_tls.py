@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from agent.adapters.mqtt import BrokerSettings, BrokerUnreachableError, connect
-from tests.integration.report.broker import Mosquitto, free_tcp_port, require_broker
+from agent.sim.testing import free_port
+from tests.integration.report.broker import Mosquitto, require_broker
 
 
 def _name(common: str) -> x509.Name:
@@ -83,7 +84,7 @@ async def test_tls_client_certificate_password_and_url_fallback(tmp_path: Path) 
     await asyncio.to_thread(
         subprocess.run, ["mosquitto_passwd", "-b", str(passwords), "rack-1", "s3cret"], check=True
     )
-    port = free_tcp_port()
+    port = free_port()
     config = [
         f"cafile {pki['ca']}",
         f"certfile {pki['server_cert']}",
@@ -93,7 +94,7 @@ async def test_tls_client_certificate_password_and_url_fallback(tmp_path: Path) 
         f"password_file {passwords}",
     ]
     async with Mosquitto(port=port, extra_config=config) as broker:
-        dead = f"mqtts://localhost:{free_tcp_port()}"
+        dead = f"mqtts://localhost:{free_port()}"
         good = f"mqtts://localhost:{broker.port}"
         settings = BrokerSettings(
             urls=(dead, good),
