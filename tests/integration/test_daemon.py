@@ -25,6 +25,28 @@ def _config_with_store(tmp_path: Path) -> Path:
     return target
 
 
+def _without_systemd() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+
+
+def _start_ready(config: Path, cwd: Path) -> subprocess.Popen[str]:
+    """``cleanroom run`` outside systemd, returned once it logged that it is ready."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "run", "--config", str(config)],
+        env=_without_systemd(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "ready in" in line:
+            return proc
+    proc.wait()
+    raise AssertionError(f"cleanroom run exited with {proc.returncode} before it was ready")
+
+
 def _receive_until(sock: socket.socket, wanted: set[str], timeout: float) -> list[str]:
     seen: list[str] = []
     deadline = time.monotonic() + timeout
@@ -100,20 +122,8 @@ def test_daemon_refuses_a_bad_config_before_any_io(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_daemon_stops_cleanly_without_systemd(tmp_path: Path, sig: signal.Signals) -> None:
-    config = _config_with_store(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-        text=True,
-    )
+    proc = _start_ready(_config_with_store(tmp_path), tmp_path)
     assert proc.stdout is not None
-    for line in proc.stdout:
-        if "ready in" in line:
-            break
     proc.send_signal(sig)
     assert proc.wait(timeout=5) == 0
     rest = proc.stdout.read()
@@ -122,23 +132,11 @@ def test_daemon_stops_cleanly_without_systemd(tmp_path: Path, sig: signal.Signal
 
 def test_a_second_agent_on_the_same_store_is_refused(tmp_path: Path) -> None:
     config = _config_with_store(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-        text=True,
-    )
+    first = _start_ready(config, tmp_path)
     try:
-        assert first.stdout is not None
-        for line in first.stdout:
-            if "ready in" in line:
-                break
         second = subprocess.run(
             [sys.executable, "-m", "agent.cli", "run", "--config", str(config)],
-            env=env,
+            env=_without_systemd(),
             capture_output=True,
             text=True,
             timeout=30,
