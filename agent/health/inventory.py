@@ -12,13 +12,13 @@ from pathlib import Path
 from agent.adapters.redfish import RedfishClient
 from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.conf.schema import Bmc, RackConfig, Server
+from agent.devices.bmc import BmcTiming
 from agent.health.readers.base import Reader
 from agent.health.readers.bmc import BmcReader
 from agent.health.readers.controller import ControllerReader
 from agent.health.readers.pdu import PduReader
 from agent.health.readers.switch import SwitchReader
 from agent.health.readers.ups import UpsReader
-from agent.power.bmc import BmcTiming
 from agent.targets import device_target, redfish_endpoint
 
 # A health poll is retried by the next poll, not inside it: one retry per request keeps
@@ -36,14 +36,14 @@ def snmp_target(
 async def _bmc_reader(stack: AsyncExitStack, server: Server, bmc: Bmc, timeout_s: float) -> Reader:
     timing = BmcTiming(retries=0)
     if bmc.kind == "redfish":
-        from agent.power.bmc_redfish import RedfishBmc  # noqa: PLC0415 - httpx only when used
+        from agent.devices.bmc_redfish import RedfishBmc  # noqa: PLC0415 - httpx only when used
 
         client = await stack.enter_async_context(
             RedfishClient(redfish_endpoint(server.id, bmc, timeout_s))
         )
         return BmcReader(server.id, RedfishBmc(client, timing, bmc.system_id), "redfish")
     from agent.adapters.ipmi import IpmiClient, IpmiEndpoint  # noqa: PLC0415 - pyghmi lazily
-    from agent.power.bmc_ipmi import IpmiBmc  # noqa: PLC0415
+    from agent.devices.bmc_ipmi import IpmiBmc  # noqa: PLC0415
 
     endpoint = IpmiEndpoint(
         device=server.id,

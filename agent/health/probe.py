@@ -13,14 +13,14 @@ import time
 from typing import Any
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.devices.detect import match_family
+from agent.devices.ups import UpsDriver
 from agent.health.readers import generic
 from agent.health.readers.generic import GenericReader
 from agent.health.readers.pdu import PduReader
 from agent.health.readers.switch import SwitchReader, read_vlans
 from agent.health.readers.ups import UpsReader
 from agent.health.sensors import Identity, Reading
-from agent.power.detect import match_family
-from agent.power.ups import UpsDriver
 
 
 def _identity(ident: Identity) -> dict[str, str]:

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from agent.devices.switch.model import PHASES, Phase
 from agent.errors import AgentError
 from agent.lifecycle.journal import Journal
 from agent.network.manager import NetworkManager
-from agent.network.model import PHASES, Phase
 from agent.power.manager import PowerManager
 
 log = logging.getLogger(__name__)

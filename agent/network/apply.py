@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from agent.errors import AgentError, NegativeReply
-from agent.network.driver import SwitchDriver, make_diff
-from agent.network.model import (
+from agent.devices.switch.driver import SwitchDriver, make_diff
+from agent.devices.switch.model import (
     ActualSwitch,
     DesiredPort,
     DesiredSwitch,
@@ -23,6 +22,7 @@ from agent.network.model import (
     SwitchVerify,
     compare,
 )
+from agent.errors import AgentError, NegativeReply
 
 # Refused writes narrowed down per apply before giving up on the rest of the diff.
 MAX_REFUSALS = 4

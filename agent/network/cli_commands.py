@@ -16,11 +16,8 @@ from typing import Any
 
 from agent.bus import Bus
 from agent.conf import RackConfig, load_config
-from agent.errors import AgentError
-from agent.network.drivers import drivers_for
-from agent.network.invariants import check_actual
-from agent.network.manager import NetworkManager
-from agent.network.model import (
+from agent.devices.switch.drivers import drivers_for
+from agent.devices.switch.model import (
     PHASES,
     ActualSwitch,
     DesiredPort,
@@ -29,6 +26,9 @@ from agent.network.model import (
     VerifyReport,
     compare,
 )
+from agent.errors import AgentError
+from agent.network.invariants import check_actual
+from agent.network.manager import NetworkManager
 from agent.network.plan import Layout, plan
 
 DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")

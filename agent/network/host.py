@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 from agent.adapters.netlink import Netlink, NetlinkRefused
 from agent.conf.schema import RackConfig
+from agent.devices.switch import linuxbridge_sysfs as sysfs
+from agent.devices.switch.model import Phase
 from agent.errors import ConfigError, VerifyError
-from agent.network import linuxbridge_sysfs as sysfs
-from agent.network.model import Phase
 from agent.network.plan import Layout, vlans_in_use
 
 log = logging.getLogger(__name__)

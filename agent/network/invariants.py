@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import msgspec
 
 from agent.conf.schema import RackConfig, Vlans
+from agent.devices.switch.model import ActualSwitch, DesiredSwitch, Phase, Role
 from agent.errors import PolicyRefusal
-from agent.network.model import ActualSwitch, DesiredSwitch, Phase, Role
 from agent.network.plan import port_roles
 
 _ACCESS: frozenset[Role] = frozenset({"server", "storage", "drill", "unused", "uplink"})

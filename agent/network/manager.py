@@ -26,11 +26,11 @@ from typing import Any, Self
 
 from agent.bus import Bus
 from agent.conf.schema import RackConfig
+from agent.devices.switch.driver import SwitchDriver
+from agent.devices.switch.model import DesiredSwitch, Phase, SwitchVerify, VerifyReport, compare
 from agent.errors import AgentError, PolicyRefusal, VerifyError
 from agent.network.apply import Applied, apply_switch, shut_ports, unsafe_ports
-from agent.network.driver import SwitchDriver
 from agent.network.invariants import enforce
-from agent.network.model import DesiredSwitch, Phase, SwitchVerify, VerifyReport, compare
 from agent.network.plan import Layout, plan
 from agent.network.reconcile import reconcile_loop
 
@@ -66,7 +66,7 @@ class NetworkManager:
         self.config = config
         self.bus = bus
         if drivers is None:
-            from agent.network.drivers import drivers_for  # noqa: PLC0415 - no cycle at import
+            from agent.devices.switch.drivers import drivers_for  # noqa: PLC0415 - no cycle at import
 
             drivers = drivers_for(config)
         missing = sorted({s.id for s in config.switch} - set(drivers))

@@ -32,8 +32,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from agent.conf.schema import RackConfig, Switch, Vlans
+from agent.devices.switch.model import (
+    DEVICE_PHASES,
+    PHASES,
+    DesiredPort,
+    DesiredSwitch,
+    Phase,
+    Role,
+)
 from agent.errors import PolicyRefusal
-from agent.network.model import DEVICE_PHASES, PHASES, DesiredPort, DesiredSwitch, Phase, Role
 
 _MOVABLE: frozenset[Role] = frozenset({"server", "storage", "drill"})
 

@@ -13,9 +13,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from agent.devices.switch.model import PortChange, compare
 from agent.errors import AgentError
 from agent.network.apply import apply_switch
-from agent.network.model import PortChange, compare
 
 if TYPE_CHECKING:
     from agent.network.manager import NetworkManager

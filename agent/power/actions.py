@@ -20,8 +20,8 @@ import random
 from dataclasses import dataclass
 
 from agent.adapters.snmp import SnmpClient
+from agent.devices.pdu.driver import OutletState, PduDriver
 from agent.errors import DeviceUnreachable, PolicyRefusal, VerifyError
-from agent.power.pdu.driver import OutletState, PduDriver
 
 log = logging.getLogger(__name__)
 

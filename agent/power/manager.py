@@ -29,12 +29,13 @@ from typing import Any, Literal, Self
 from agent.adapters.snmp import SnmpClient
 from agent.bus import Bus, Event
 from agent.conf.schema import Bmc, RackConfig
+from agent.devices.bmc import BmcDriver, BmcTiming
+from agent.devices.detect import resolve_driver
+from agent.devices.pdu.driver import OutletState, PduDriver
+from agent.devices.ups import UpsDriver, UpsStatus
 from agent.errors import AgentError, ConfigError, DeviceError, PolicyRefusal
 from agent.power.actions import ActionPolicy, ActionResult, switch_outlet
-from agent.power.bmc import BmcDriver, BmcTiming
 from agent.power.budget import PowerBudget
-from agent.power.detect import resolve_driver
-from agent.power.pdu.driver import OutletState, PduDriver
 from agent.power.sequencer import (
     DEFAULT_INRUSH_S,
     SOURCE,
@@ -47,7 +48,6 @@ from agent.power.sequencer import (
     Sequencer,
     group_of,
 )
-from agent.power.ups import UpsDriver, UpsStatus
 from agent.power.ups_policy import EVENT_KINDS, UpsDecision, UpsPolicy, watch_ups
 from agent.targets import ipmi_endpoint, pdu_target, redfish_endpoint, ups_target
 
@@ -206,7 +206,7 @@ class PowerManager:
         try:
             if bmc.kind == "redfish":
                 from agent.adapters.redfish import RedfishClient  # noqa: PLC0415 - httpx
-                from agent.power.bmc_redfish import RedfishBmc  # noqa: PLC0415
+                from agent.devices.bmc_redfish import RedfishBmc  # noqa: PLC0415
 
                 client = await stack.enter_async_context(
                     RedfishClient(redfish_endpoint(device, bmc, self._bmc_timeout_s))
@@ -214,7 +214,7 @@ class PowerManager:
                 self._bmcs[device] = RedfishBmc(client, timing, bmc.system_id)
             else:
                 from agent.adapters.ipmi import IpmiClient  # noqa: PLC0415 - pyghmi
-                from agent.power.bmc_ipmi import IpmiBmc  # noqa: PLC0415
+                from agent.devices.bmc_ipmi import IpmiBmc  # noqa: PLC0415
 
                 ipmi = await stack.enter_async_context(
                     IpmiClient(ipmi_endpoint(device, bmc, max(self._bmc_timeout_s, 15.0)))

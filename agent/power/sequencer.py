@@ -32,6 +32,8 @@ from typing import Any, Literal, Protocol
 from agent.bus import Bus
 from agent.conf.schema import Bmc, OutletRef, PowerGroup, RackConfig
 from agent.conf.units import Duration
+from agent.devices.bmc import BmcDriver
+from agent.devices.pdu.driver import OutletState
 from agent.errors import (
     AgentError,
     ConfigError,
@@ -40,9 +42,7 @@ from agent.errors import (
     PolicyRefusal,
 )
 from agent.power.actions import ActionResult
-from agent.power.bmc import BmcDriver
 from agent.power.budget import PowerBudget
-from agent.power.pdu.driver import OutletState
 
 log = logging.getLogger(__name__)
 SOURCE = "power"

@@ -1,6 +1,6 @@
 """The UPS policy: NUT's upsmon, for one rack.
 
-The UPS driver (`agent.power.ups`) reports; this decides, on edges only:
+The UPS driver (`agent.devices.ups`) reports; this decides, on edges only:
 
 - ``on_battery``: the UPS feeds the load from its battery (mains lost);
 - ``critical``: on battery with the runtime left below ``low_runtime``, or the battery
@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agent.devices.ups import BatteryStatus, UpsStatus
 from agent.errors import DeviceError
-from agent.power.ups import BatteryStatus, UpsStatus
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ import tomli_w
 
 from agent.bus import Bus
 from agent.conf import RackConfig, parse_config
-from agent.network.driver import make_diff
+from agent.devices.switch.driver import make_diff
+from agent.devices.switch.qbridge import QBridgeDriver
+from agent.devices.switch.qbridge_stages import lower_bound
 from agent.network.manager import NetworkManager
 from agent.network.plan import Layout, plan
-from agent.network.qbridge import QBridgeDriver
-from agent.network.qbridge_stages import lower_bound
 from agent.sim.snmp import SimulatedRack, SwitchSpec
 
 ROOT = Path(__file__).resolve().parents[2]

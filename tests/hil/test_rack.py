@@ -17,10 +17,10 @@ import pytest_asyncio
 
 from agent.adapters.snmp import SnmpClient
 from agent.conf import RackConfig, load_config
+from agent.devices.detect import resolve_driver
+from agent.devices.switch.drivers import drivers_for
 from agent.health import selftest
-from agent.network.drivers import drivers_for
 from agent.power.actions import ActionPolicy, switch_outlet
-from agent.power.detect import resolve_driver
 from agent.sim.compose import SimRack
 from agent.sim.testing import relocate
 from agent.targets import pdu_target

@@ -1,16 +1,16 @@
 """Health of a server through its BMC (Redfish or IPMI): thermal, fan and power sensors,
 and whether the host is on.
 
-The BMC drivers (``agent.power.bmc_redfish``, ``agent.power.bmc_ipmi``) already return
-one :class:`~agent.power.bmc.SensorReading` per sensor; this module maps them onto the
+The BMC drivers (``agent.devices.bmc_redfish``, ``agent.devices.bmc_ipmi``) already return
+one :class:`~agent.devices.bmc.SensorReading` per sensor; this module maps them onto the
 rack's sensor kinds. A sensor that reads nothing (a CPU sensor while the host is off) is
 an explicit unknown, not a zero.
 """
 
 from __future__ import annotations
 
+from agent.devices.bmc import BmcDriver, SensorReading
 from agent.health.sensors import BOOLEAN, Identity, Reading, reading, unknown
-from agent.power.bmc import BmcDriver, SensorReading
 
 # BMC sensor kind -> (our kind, plausible low, high)
 KINDS: dict[str, tuple[str, float, float]] = {

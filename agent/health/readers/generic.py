@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from agent.adapters.snmp import MISSING, SnmpClient, Value
+from agent.devices import ups as ups_mib
 from agent.health.readers.base import as_int, as_str, column, index_key
 from agent.health.sensors import (
     AMPERE,
@@ -26,7 +27,6 @@ from agent.health.sensors import (
     reading,
     unknown,
 )
-from agent.power import ups as ups_mib
 
 SYSTEM = "1.3.6.1.2.1.1"
 SYS_DESCR = f"{SYSTEM}.1.0"

@@ -2,7 +2,7 @@
 temperature and humidity.
 
 Identity and outlet states come from the PDU driver's family data
-(``agent.power.pdu``); metering comes from :mod:`agent.health.readers.pdu_metering`.
+(``agent.devices.pdu``); metering comes from :mod:`agent.devices.pdu.metering`.
 One poll is one GET for the scalars plus one GETBULK walk per column; decoding is a
 pure function (:func:`decode`) so recordings can be fed to it directly.
 """
@@ -13,8 +13,10 @@ import asyncio
 from collections.abc import Mapping
 
 from agent.adapters.snmp import MISSING, SnmpClient, Value
+from agent.devices.detect import resolve_driver
+from agent.devices.pdu import PduDriver, PduFamily
+from agent.devices.pdu.metering import METERING, Metering, OutletColumn, Scalar
 from agent.health.readers.base import as_int, column, index_key
-from agent.health.readers.pdu_metering import METERING, Metering, OutletColumn, Scalar
 from agent.health.sensors import (
     AMPERE,
     BOOLEAN,
@@ -26,8 +28,6 @@ from agent.health.sensors import (
     reading,
     unknown,
 )
-from agent.power.detect import resolve_driver
-from agent.power.pdu import PduDriver, PduFamily
 
 # Plausible ranges: anything outside is a broken agent or a sentinel, not a measurement.
 MAX_INLET_A = 200.0

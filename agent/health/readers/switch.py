@@ -12,10 +12,10 @@ import asyncio
 from dataclasses import dataclass
 
 from agent.adapters.snmp import SnmpClient, Value
+from agent.devices.switch import portlist
 from agent.health.readers import generic
 from agent.health.readers.base import as_int, column
 from agent.health.sensors import Identity, Reading
-from agent.network import portlist
 
 FAMILY = "qbridge"
 # Columns walked each poll: one walk per column keeps the reply to the rows we decode.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.adapters.snmp import SnmpClient, Value
+from agent.devices.ups import BatteryStatus, UpsDriver, UpsStatus, decode_status
 from agent.health.sensors import (
     BOOLEAN,
     CELSIUS,
@@ -15,7 +16,6 @@ from agent.health.sensors import (
     Reading,
     reading,
 )
-from agent.power.ups import BatteryStatus, UpsDriver, UpsStatus, decode_status
 
 FAMILY = "rfc1628"
 

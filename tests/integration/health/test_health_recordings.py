@@ -12,12 +12,12 @@ import pytest
 import pytest_asyncio
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget, Value
+from agent.devices.pdu import FAMILIES_BY_KEY
+from agent.devices.pdu.metering import METERING, Metering
 from agent.health.readers import generic, pdu, switch, ups
 from agent.health.readers.base import column
 from agent.health.readers.generic import GenericReader
-from agent.health.readers.pdu_metering import METERING, Metering
 from agent.health.sensors import Reading
-from agent.power.pdu import FAMILIES_BY_KEY
 from agent.sim.snmp import RecordingSpec, SimulatedRack, parse_snmprec
 from agent.sim.snmp.values import format_oid
 

@@ -17,12 +17,12 @@ import pytest
 
 from agent.adapters.netlink import BridgeVlan, Netlink
 from agent.bus import Bus
+from agent.devices.switch import linuxbridge_sysfs as sysfs
+from agent.devices.switch.linuxbridge import LinuxBridgeDriver
+from agent.devices.switch.model import Phase
 from agent.errors import ProtocolError, VerifyError
-from agent.network import linuxbridge_sysfs as sysfs
 from agent.network.host import apply_host
-from agent.network.linuxbridge import LinuxBridgeDriver
 from agent.network.manager import NetworkManager
-from agent.network.model import Phase
 from agent.network.probe import TrafficProbe, host_ports
 from agent.sim.lab import HOSPITAL, NetworkLab
 

@@ -16,10 +16,10 @@ import tomli_w
 
 from agent.adapters.netlink import Netlink
 from agent.conf import RackConfig, parse_config
+from agent.devices.switch import linuxbridge_sysfs as sysfs
+from agent.devices.switch.drivers import drivers_for
+from agent.devices.switch.linuxbridge import LinuxBridgeDriver
 from agent.errors import EnvironmentMissing
-from agent.network import linuxbridge_sysfs as sysfs
-from agent.network.drivers import drivers_for
-from agent.network.linuxbridge import LinuxBridgeDriver
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"

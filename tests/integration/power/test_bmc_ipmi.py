@@ -10,9 +10,9 @@ import pytest
 import pytest_asyncio
 
 from agent.adapters.ipmi import IpmiClient, IpmiEndpoint
+from agent.devices.bmc import BmcTiming
+from agent.devices.bmc_ipmi import IpmiBmc
 from agent.errors import DeviceUnreachable, NegativeReply, VerifyError
-from agent.power.bmc import BmcTiming
-from agent.power.bmc_ipmi import IpmiBmc
 from agent.sim.ipmi import IpmiSim
 
 FAST = BmcTiming(verify_timeout_s=5.0, poll_interval_s=0.05, retries=1, backoff_s=0.01)

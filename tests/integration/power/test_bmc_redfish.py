@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from agent.adapters.redfish import RedfishClient, RedfishEndpoint
+from agent.devices.bmc import BmcTiming
+from agent.devices.bmc_redfish import RedfishBmc
 from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError, VerifyError
-from agent.power.bmc import BmcTiming
-from agent.power.bmc_redfish import RedfishBmc
 from agent.sim.redfish import RedfishBmcSim
 
 FAST = BmcTiming(verify_timeout_s=5.0, poll_interval_s=0.02, retries=2, backoff_s=0.01)

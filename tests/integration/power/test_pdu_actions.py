@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.devices.pdu import Column, Command, OutletState, PduDriver, PduFamily, Scalar
 from agent.errors import DeviceUnreachable, NegativeReply, PolicyRefusal, VerifyError
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
-from agent.power.pdu import Column, Command, OutletState, PduDriver, PduFamily, Scalar
 from tests.integration.power.snmpd_fixture import (
     OUTLETS_ROOT,
     READONLY_OUTLET,

@@ -2,7 +2,7 @@
 device simulators of agent/sim/snmp (pysnmp over real UDP).
 
 The simulators are written from the vendors' MIBs without reading our OID tables, so a
-wrong OID or value mapping in agent/power/pdu fails here.
+wrong OID or value mapping in agent/devices/pdu fails here.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.devices.detect import detect, resolve_driver
+from agent.devices.pdu import OutletState
 from agent.errors import NegativeReply, PolicyRefusal
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
-from agent.power.detect import detect, resolve_driver
-from agent.power.pdu import OutletState
 from agent.sim import snmp as sim
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

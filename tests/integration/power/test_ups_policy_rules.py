@@ -4,7 +4,7 @@ involved; the simulated UPS runs in test_ups_policy.py."""
 
 from __future__ import annotations
 
-from agent.power.ups import BatteryStatus, OutputSource, UpsStatus
+from agent.devices.ups import BatteryStatus, OutputSource, UpsStatus
 from agent.power.ups_policy import UpsDecision, UpsPolicy
 
 

@@ -11,17 +11,17 @@ import pytest
 
 from agent.adapters.netlink import BridgeVlan
 from agent.conf.schema import Switch, SwitchPort
-from agent.errors import EnvironmentMissing, NegativeReply, ProtocolError
-from agent.network import linuxbridge_sysfs as sysfs
-from agent.network.driver import make_diff
-from agent.network.linuxbridge import (
+from agent.devices.switch import linuxbridge_sysfs as sysfs
+from agent.devices.switch.driver import make_diff
+from agent.devices.switch.linuxbridge import (
     LinuxBridgeDriver,
     entries_for,
     natural_key,
     port_interfaces,
     port_writes,
 )
-from agent.network.model import ActualSwitch, DesiredPort, DesiredSwitch
+from agent.devices.switch.model import ActualSwitch, DesiredPort, DesiredSwitch
+from agent.errors import EnvironmentMissing, NegativeReply, ProtocolError
 
 Q, CLEAN, MGMT = 999, 20, 10
 

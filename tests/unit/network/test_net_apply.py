@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import Self
 
+from agent.devices.switch.driver import Culprit, SwitchDiff
+from agent.devices.switch.model import ActualSwitch, DesiredPort, DesiredSwitch
 from agent.errors import DeviceUnreachable, NegativeReply
 from agent.network.apply import apply_switch
-from agent.network.driver import Culprit, SwitchDiff
-from agent.network.model import ActualSwitch, DesiredPort, DesiredSwitch
 
 Q = 999
 CONTROLLER = 23

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.conf import RackConfig, load_config, parse_config
+from agent.devices.switch.model import DEVICE_PHASES, PHASES, DesiredSwitch, Phase
 from agent.errors import PolicyRefusal
 from agent.network.invariants import check_desired, enforce
-from agent.network.model import DEVICE_PHASES, PHASES, DesiredSwitch, Phase
 from agent.network.plan import Layout, plan
 
 ROOT = Path(__file__).resolve().parents[3]

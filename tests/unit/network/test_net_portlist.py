@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.network import portlist
+from agent.devices.switch import portlist
 
 # Bitmaps published with the port set they stand for, as switches answer them:
 # - a Q-BRIDGE provisioning script for an 8+2 port switch sets VLAN 1 members with

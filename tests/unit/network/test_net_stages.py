@@ -10,11 +10,16 @@ from types import MappingProxyType
 import pytest
 
 from agent.conf import load_config
-from agent.network.driver import make_diff
-from agent.network.model import ActualSwitch
+from agent.devices.switch.driver import make_diff
+from agent.devices.switch.model import ActualSwitch
+from agent.devices.switch.qbridge_quirks import (
+    GENERIC,
+    MEMBERSHIP_FIRST,
+    QBridgeProfile,
+    profile_for,
+)
+from agent.devices.switch.qbridge_stages import StageWrites, lower_bound, plan_writes
 from agent.network.plan import Layout, plan
-from agent.network.qbridge_quirks import GENERIC, MEMBERSHIP_FIRST, QBridgeProfile, profile_for
-from agent.network.qbridge_stages import StageWrites, lower_bound, plan_writes
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = load_config(ROOT / "config" / "demo-rack.toml")

@@ -9,9 +9,9 @@ import pytest
 
 from agent.adapters.ipmi import IpmiSensor
 from agent.adapters.redfish import Document
+from agent.devices.bmc import is_transient
+from agent.devices.bmc_ipmi import _normalise
 from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
-from agent.power.bmc import is_transient
-from agent.power.bmc_ipmi import _normalise
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from agent.adapters.snmp import check_oid
 from agent.adapters.snmp_types import Integer
-from agent.power.detect import Detection, match_family
-from agent.power.pdu import FAMILIES, FAMILIES_BY_KEY, PduFamily
-from agent.power.pdu.base import Command
+from agent.devices.detect import Detection, match_family
+from agent.devices.pdu import FAMILIES, FAMILIES_BY_KEY, PduFamily
+from agent.devices.pdu.base import Command
 
 ENTERPRISES = "1.3.6.1.4.1."
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.adapters.redfish import Document, RedfishClient
-from agent.errors import NegativeReply, ProtocolError
-from agent.power.bmc import (
+from agent.devices.bmc import (
     BmcIdentity,
     BmcTiming,
     PowerAction,
@@ -18,6 +17,7 @@ from agent.power.bmc import (
     SensorReading,
     VerifiedBmc,
 )
+from agent.errors import NegativeReply, ProtocolError
 
 SERVICE_ROOT = "/redfish/v1"
 RESET_ACTION = "#ComputerSystem.Reset"

@@ -32,12 +32,12 @@ from agent.adapters.snmp import (
     expect_oid,
 )
 from agent.conf.schema import Switch
+from agent.devices.switch import portlist
+from agent.devices.switch.driver import Culprit, SwitchDiff
+from agent.devices.switch.model import ActualSwitch
+from agent.devices.switch.qbridge_quirks import QBridgeProfile, profile_for
+from agent.devices.switch.qbridge_stages import Write, plan_writes
 from agent.errors import NegativeReply, ProtocolError
-from agent.network import portlist
-from agent.network.driver import Culprit, SwitchDiff
-from agent.network.model import ActualSwitch
-from agent.network.qbridge_quirks import QBridgeProfile, profile_for
-from agent.network.qbridge_stages import Write, plan_writes
 
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 BASE_PORT_IF_INDEX = "1.3.6.1.2.1.17.1.4.1.2"

@@ -2,8 +2,8 @@
 
 :class:`BmcDriver` is what the sequencer and the health pollers use. :class:`VerifiedBmc`
 implements it once on top of four protocol primitives (read the power state, send a power
-action, read sensors, read identity) that :mod:`agent.power.bmc_redfish` and
-:mod:`agent.power.bmc_ipmi` provide. Every action
+action, read sensors, read identity) that :mod:`agent.devices.bmc_redfish` and
+:mod:`agent.devices.bmc_ipmi` provide. Every action
 
 - is idempotent: it reads the state first and sends nothing when already there;
 - retries transient errors (no answer, a busy BMC) with exponential backoff, and lets

@@ -35,10 +35,10 @@ from typing import Self, TypeVar
 
 from agent.adapters.netlink import BridgeVlan, Netlink, NetlinkRefused
 from agent.conf.schema import Switch
+from agent.devices.switch import linuxbridge_sysfs as sysfs
+from agent.devices.switch.driver import Culprit, SwitchDiff
+from agent.devices.switch.model import ActualSwitch, DesiredPort
 from agent.errors import EnvironmentMissing, NegativeReply, ProtocolError
-from agent.network import linuxbridge_sysfs as sysfs
-from agent.network.driver import Culprit, SwitchDiff
-from agent.network.model import ActualSwitch, DesiredPort
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.adapters.ipmi import ChassisAction, IpmiClient, IpmiSensor
-from agent.power.bmc import (
+from agent.devices.bmc import (
     BmcIdentity,
     BmcTiming,
     PowerAction,

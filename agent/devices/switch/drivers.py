@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from agent.conf.schema import RackConfig
-from agent.network.driver import SwitchDriver
-from agent.network.qbridge import QBridgeDriver
+from agent.devices.switch.driver import SwitchDriver
+from agent.devices.switch.qbridge import QBridgeDriver
 from agent.targets import switch_target
 
 
 def drivers_for(config: RackConfig) -> dict[str, SwitchDriver]:
     """One driver per switch. ``auto`` means Q-BRIDGE over SNMP (the vendor profile is
     then detected from the sysObjectID on first use); ``linux-bridge`` is a bridge of the
-    controller itself, driven over netlink (`agent.network.linuxbridge`)."""
+    controller itself, driven over netlink (`agent.devices.switch.linuxbridge`)."""
     drivers: dict[str, SwitchDriver] = {}
     for switch in config.switch:
         if switch.driver == "linux-bridge":
             # Imported only for a rack that has one: pyroute2 adds about 130 ms to the
             # agent's start and several MiB of memory, for nothing on a Q-BRIDGE rack.
-            from agent.network.linuxbridge import LinuxBridgeDriver  # noqa: PLC0415
+            from agent.devices.switch.linuxbridge import LinuxBridgeDriver  # noqa: PLC0415
 
             drivers[switch.id] = LinuxBridgeDriver(switch)
         else:

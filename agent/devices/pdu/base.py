@@ -1,6 +1,6 @@
 """What a PDU family is, as data: OIDs and values quoted from its MIB.
 
-A family never contains code. ``agent.power.pdu.driver.PduDriver`` reads and switches
+A family never contains code. ``agent.devices.pdu.driver.PduDriver`` reads and switches
 any family from this data, the way NUT's ``*-mib.c`` tables and ironic's ``snmp.py``
 classes describe vendors. OIDs are numeric, without leading dot; a *column* is a table
 column prefix to which the outlet number is appended (``{column}.{n}``).

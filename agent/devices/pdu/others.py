@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from agent.power.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
+from agent.devices.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
 
 CPS = "CPS-MIB"
 GEIST = "GEIST-V5-MIB"

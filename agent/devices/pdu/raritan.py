@@ -11,7 +11,7 @@ standalone unit) then outlet. Measurements come with a per-sensor decimal-digit 
 
 from __future__ import annotations
 
-from agent.power.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
+from agent.devices.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
 
 MIB = "PDU2-MIB"
 _OP = ent("13742.6.4.1.2.1.2.1")  # switchingOperation.<pduId=1>

@@ -1,6 +1,6 @@
 """What the health watch reads from a PDU besides outlet states, per family, as data.
 
-The PDU drivers (``agent.power.pdu``) describe switching and identity; health also
+The PDU drivers (``agent.devices.pdu``) describe switching and identity; health also
 needs per-outlet metering and the environment probe (temperature, humidity), which the
 switching families do not carry. Each entry quotes its MIB object and unit; the scale
 turns the raw integer into A, W, degC or %RH. Raritan publishes a decimal-digit count
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.power.pdu.base import ent
+from agent.devices.pdu.base import ent
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.network.driver import SwitchDiff
-from agent.network.qbridge_quirks import QBridgeProfile, Stage
+from agent.devices.switch.driver import SwitchDiff
+from agent.devices.switch.qbridge_quirks import QBridgeProfile, Stage
 
 WriteKind = Literal["admin", "create", "pvid", "untagged", "egress"]
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.adapters.snmp import MISSING, SnmpClient, expect_oid
+from agent.devices.pdu import FAMILIES, FAMILIES_BY_KEY, PduDriver, PduFamily
+from agent.devices.pdu.driver import SYS_OBJECT_ID
 from agent.errors import ConfigError
-from agent.power.pdu import FAMILIES, FAMILIES_BY_KEY, PduDriver, PduFamily
-from agent.power.pdu.driver import SYS_OBJECT_ID
 
 AUTO = "auto"
 

@@ -11,7 +11,7 @@ Switching is three write-only commands, each taking a delay in seconds (0 = now)
 
 from __future__ import annotations
 
-from agent.power.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
+from agent.devices.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
 
 MIB = "EATON-EPDU-MIB"
 UNIT = 0  # strappingIndex of the host unit

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from agent.power.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
+from agent.devices.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
 
 MIB3 = "Sentry3-MIB"
 MIB4 = "Sentry4-MIB"

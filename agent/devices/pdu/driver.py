@@ -18,8 +18,8 @@ from agent.adapters.snmp import (
     expect_int,
     expect_oid,
 )
+from agent.devices.pdu.base import Column, Measurement, PduFamily
 from agent.errors import NegativeReply, ProtocolError
-from agent.power.pdu.base import Column, Measurement, PduFamily
 
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 

@@ -16,7 +16,7 @@ NUT's apc-pdu-mib.c labels 318.1.3.4.4/.5/.6 differently; the AP8932 recording
 
 from __future__ import annotations
 
-from agent.power.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
+from agent.devices.pdu.base import Column, Command, Measurement, PduFamily, Scalar, ent
 
 MIB = "PowerNet-MIB"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from agent.network.model import ActualSwitch, DesiredSwitch, PortChange, compare
+from agent.devices.switch.model import ActualSwitch, DesiredSwitch, PortChange, compare
 
 
 @dataclass(frozen=True, slots=True)

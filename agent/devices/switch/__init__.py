@@ -1,0 +1,2 @@
+"""Switch drivers and the vocabulary they share with network/ (ports, VLAN roles,
+desired and actual layouts)."""
