@@ -64,7 +64,7 @@ class PduFamily:
     key: str  # the value of ``driver = "..."`` in rack.toml
     vendor: str
     mib: str  # the MIB module the OIDs come from
-    sys_object_ids: tuple[str, ...]  # sysObjectID prefixes of this family's products
+    sys_object_ids: tuple[str, ...]  # sysObjectID prefixes of this family's products: a hint
     on: Command
     off: Command
     reboot: Command | None
@@ -79,6 +79,9 @@ class PduFamily:
     inlet_current: Measurement | None = None
     inlet_power: Measurement | None = None
     temperature: Measurement | None = None
+    # Objects every device of the family answers (GET of these exact instances): what
+    # answers decides the family, the sysObjectID only breaks ties (agent.devices.detect).
+    sentinels: tuple[Scalar, ...] = ()
     notes: str = field(default="", compare=False)
 
     def all_oids(self) -> list[str]:
