@@ -266,7 +266,8 @@ class SnmpClient:
         """
         check_oid(subtree)
         what = f"walk {subtree}"
-        rows = await self._read(what, partial(self._walk_attempt, what, subtree))
+        attempts: list[None] = []  # one entry per attempt: the first one probes
+        rows = await self._read(what, partial(self._walk_attempt, what, subtree, attempts))
         # Hot path (pollers walk thousands of rows): gufo's (oid, value) tuples are our
         # rows already, so the only pass is one type check over all of them (a set
         # comprehension, not a decode call per row); a bad row is then located.
@@ -351,7 +352,9 @@ class SnmpClient:
         self._idle.append(slot)
         return result
 
-    async def _walk_attempt(self, what: str, subtree: str) -> list[tuple[str, ValueType]]:
+    async def _walk_attempt(
+        self, what: str, subtree: str, attempts: list[None]
+    ) -> list[tuple[str, ValueType]]:
         """One whole walk in a worker thread, adapted to what the device can answer.
 
         The fast path is one GETBULK walk of ``max_repetitions`` (or of what this
@@ -368,11 +371,13 @@ class SnmpClient:
         peer = _peer(target)
         where = (target.device, f"{what} on {target.host}:{target.port}")
         repetitions = peer.repetitions(subtree, target.max_repetitions)
+        probe = not attempts  # GETNEXT witnesses a GETBULK timeout on the first attempt only
+        attempts.append(None)
         refused: snmp_walk.BulkRefused | None = None
         while True:
             slot = await self._sync_session(threads)
             self.stats.requests += 1
-            job = partial(snmp_walk.walk, slot.session, subtree, repetitions, where)
+            job = partial(snmp_walk.walk, slot.session, subtree, repetitions, where, probe=probe)
             try:
                 rows = await threads.run(job)
             except snmp_walk.TooBig as exc:

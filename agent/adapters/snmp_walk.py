@@ -23,6 +23,16 @@ Two things are written by hand here, and why:
   in the asyncio client), and an expired wait surfaces as ``BlockingIOError``, which we
   turn into the ``TimeoutError`` the asyncio client raises, so one retry loop serves both.
 
+Walks adapt to the agent (the caller, ``SnmpClient._walk_attempt``, decides; this module
+signals with ``TooBig``, ``BulkRefused`` and ``ErrorStatus``): gufo 0.13 drops a reply's
+error-status (a genErr table reads as an empty one) and cuts answers at 4080 bytes
+(``SnmpDecodeError("incomplete")``). So when a page comes back empty, too large or not
+at all, the request is sent again and the answer's header read here (``_parse``, a few
+lines of BER per RFC 3416 / X.690) from a duplicate of gufo's socket, with GETNEXT from
+the same place as the witness. Those steps run only on such pages: a walk that gets
+full pages runs the loop above and nothing else. The GETNEXT walk reads every answer's
+header the same way before gufo decodes it (one row per round trip anyway).
+
 A thread cannot be cancelled. When the awaiting task is cancelled, it gets its
 ``CancelledError`` at once; the thread sees the walk abandoned before its next page,
 stops, and its session and rows are dropped. So a cancelled walk keeps a worker (and
@@ -114,6 +124,8 @@ def walk(
     repetitions: int,
     where: tuple[str, str],
     abandoned: threading.Event,
+    *,
+    probe: bool = True,
 ) -> list[Row]:
     """Every (oid, value) under ``subtree``; blocking. GETBULK pages of ``repetitions``
     rows, or GETNEXT one row at a time when ``repetitions`` is 0.
@@ -122,7 +134,9 @@ def walk(
     ``TimeoutError`` when the device does not answer, gufo's ``SnmpError`` family on
     malformed or refused answers, ``ProtocolError`` when the agent's answers loop, and
     the signals ``TooBig``, ``BulkRefused`` and ``ErrorStatus`` (see each) for the
-    caller to adapt.
+    caller to adapt. ``probe``: on a GETBULK timeout, ask GETNEXT whether the device is
+    there at all (the first attempt of a walk does; a retry does not, so that a dead
+    device costs one timeout per retry, not two).
     """
     if repetitions == 0:
         return _walk_getnext(session, subtree, where, abandoned)
@@ -133,7 +147,9 @@ def walk(
     while not abandoned.is_set():
         try:
             page = sock.get_bulk(cursor)
-        except BlockingIOError:
+        except BlockingIOError as exc:
+            if not probe:
+                raise TimeoutError("no GETBULK response before the session timeout") from exc
             page = _bulk_unanswered(session, cursor)
         except StopAsyncIteration:
             # An empty answer: past the end of the MIB, or an error-status that gufo
@@ -182,6 +198,9 @@ def _walk_getnext(
     while not abandoned.is_set():
         sock.send_get_next(cursor)
         reply = _peek(session)
+        if reply.status == _TOO_BIG:
+            _consume(session)
+            raise TooBig("the agent answered a GETNEXT (one row) with tooBig")
         if reply.status:
             _consume(session)
             raise ErrorStatus(reply.status, reply.index, "GETNEXT")
