@@ -120,19 +120,27 @@ def _text(value: Value | None) -> str:
     return (as_text(value) or "") if value is not None else ""
 
 
-def chassis(rows: dict[str, list[tuple[str, Value]]]) -> tuple[str, str, str]:
-    """(model, serial, firmware) of the first chassis(3) row of entPhysicalTable."""
-    classes = mem.ints(rows[mibs.ENT_CLASS], mibs.ENT_CLASS)
-    rows_of = [i for i in sorted(classes) if classes[i] == mibs.ENT_CHASSIS]
-    if not rows_of:
+def chassis(rows: list[tuple[str, Value]]) -> tuple[str, str, str]:
+    """(model, serial, firmware) of the first chassis(3) row of entPhysicalTable, from
+    rows of its columns (a walk of entPhysicalEntry, or of the columns one by one)."""
+    classes = mem.ints(rows, mibs.ENT_CLASS)
+    chassis_rows = [i for i in sorted(classes) if classes[i] == mibs.ENT_CHASSIS]
+    if not chassis_rows:
         return "", "", ""
-    index = ".".join(str(p) for p in rows_of[0])
+    index = ".".join(str(p) for p in chassis_rows[0])
+    values = dict(rows)
 
     def get(column: str) -> str:
-        return _text(dict(rows[column]).get(f"{column}.{index}"))
+        return _text(values.get(f"{column}.{index}"))
 
     firmware = get(mibs.ENT_SOFTWARE_REV) or get(mibs.ENT_FIRMWARE_REV)
     return get(mibs.ENT_MODEL), get(mibs.ENT_SERIAL), firmware
+
+
+def vendor_of(sys_object_id: str) -> str:
+    """The maker named by the sysObjectID's enterprise number, "" when not in the table."""
+    enterprise = enterprise_of(sys_object_id)
+    return ENTERPRISES.get(enterprise, "") if enterprise is not None else ""
 
 
 def decode_ports(
@@ -167,7 +175,14 @@ async def survey(client: SnmpClient) -> SwitchSurvey:
     sys_object_id = sys_oid_value if isinstance(sys_oid_value, str) else ""
     walked = await asyncio.gather(*(_walk(client, c, tables) for c in _COLUMNS))
     rows = dict(zip(_COLUMNS, walked, strict=True))
-    model, serial, firmware = chassis(rows)
+    entity = (
+        mibs.ENT_CLASS,
+        mibs.ENT_MODEL,
+        mibs.ENT_SERIAL,
+        mibs.ENT_SOFTWARE_REV,
+        mibs.ENT_FIRMWARE_REV,
+    )
+    model, serial, firmware = chassis([row for column in entity for row in rows[column]])
     source, ports, views = decode_ports(rows)
     names = {i[0]: _text(v) for i, v in _by_index(rows[mibs.IF_DESCR], mibs.IF_DESCR).items()}
     names |= {
@@ -196,7 +211,7 @@ async def survey(client: SnmpClient) -> SwitchSurvey:
     return SwitchSurvey(
         sys_object_id=sys_object_id,
         enterprise=enterprise,
-        vendor=ENTERPRISES.get(enterprise, "") if enterprise is not None else "",
+        vendor=vendor_of(sys_object_id),
         model=model,
         serial=serial,
         firmware=firmware,

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 
 from agent.adapters.snmp import SnmpClient, Value
-from agent.devices.switch.survey import survey
+from agent.devices.switch.survey import chassis, survey, vendor_of
 from agent.health.readers import generic
 from agent.health.readers.base import column
 from agent.health.sensors import Identity, Reading
@@ -52,12 +52,15 @@ class SwitchReader:
 
     async def identify(self) -> Identity:
         system = generic.decode_system(await self.client.get(list(generic.SYSTEM_OIDS)))
-        model, serial, revision = generic.entity_identity(
-            await self.client.walk(generic.ENT_PHYSICAL)
-        )
+        entity = await self.client.walk(generic.ENT_PHYSICAL)
+        # The chassis row (entPhysicalClass chassis(3)), else the first row with a model.
+        model, serial, revision = chassis(entity)
+        if not model:
+            model, serial, revision = generic.entity_identity(entity)
         return Identity(
             device=self.device,
             family=FAMILY,
+            vendor=vendor_of(system.object_id),
             model=model,
             serial=serial,
             firmware=revision,

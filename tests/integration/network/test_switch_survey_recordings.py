@@ -21,6 +21,7 @@ import pytest
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.devices.switch.survey import SwitchSurvey, survey
+from agent.health.readers.switch import SwitchReader
 from agent.sim.snmp import RecordingSpec, SimulatedRack
 
 SUBTREES = (
@@ -57,10 +58,16 @@ def _subset(name: str, into: Path) -> Path:
 
 @asynccontextmanager
 async def _replayed(name: str, tmp: Path) -> AsyncIterator[SwitchSurvey]:
+    async with _client(name, tmp) as client:
+        yield await survey(client)
+
+
+@asynccontextmanager
+async def _client(name: str, tmp: Path) -> AsyncIterator[SnmpClient]:
     async with SimulatedRack([RecordingSpec(name, _subset(name, tmp))]) as rack:
         host, port = rack.endpoint(name)
         async with SnmpClient(SnmpTarget(name, host, port=port, timeout=2.0)) as client:
-            yield await survey(client)
+            yield client
 
 
 def _vlans(found: SwitchSurvey, port: int) -> tuple[int | None, tuple[int, ...], tuple[int, ...]]:
@@ -129,3 +136,15 @@ async def test_h3c_e528_from_the_static_table_without_a_current_table(tmp_path: 
     assert _vlans(found, 1) == (1, (1,), ())
     assert _vlans(found, 24) == (1, (1,), (2,))
     assert found.ports[23].name == "GigabitEthernet1/0/24"
+
+
+async def test_health_identity_is_the_chassis_row(tmp_path: Path) -> None:
+    """The health reader names the vendor (enterprise 25506) and the chassis row
+    (entPhysicalClass 3: row 2 here, row 1 being the stack)."""
+    async with _client("h3c-e528-1", tmp_path) as client:
+        ident = await SwitchReader("h3c-e528-1", client).identify()
+    assert (ident.vendor, ident.model, ident.serial) == (
+        "H3C",
+        "H3C Switch E528",
+        "210235A0GKC158000929",
+    )
