@@ -25,6 +25,7 @@ from agent.devices.switch.model import DesiredPort, DesiredSwitch, compare
 from agent.devices.switch.survey import survey
 from agent.errors import NegativeReply
 from agent.network.manager import NetworkManager
+from agent.sim.compose import build_specs
 from agent.sim.snmp import CiscoSwitchModel, CiscoSwitchSpec, SimulatedRack
 
 from .conftest import DEMO
@@ -196,3 +197,11 @@ async def test_the_network_manager_quarantines_a_catalyst_rack() -> None:
         assert (states[port].pvid, set(states[port].untagged)) == (quarantine, {quarantine})
     assert states[24].admin_up is False
     assert all(1 not in (s.untagged | s.tagged) for s in states.values())
+
+
+def test_the_sim_rack_builds_a_catalyst_for_a_cisco_ios_switch() -> None:
+    config = parse_config(_cisco_demo_toml(16161), path=DEMO)
+    specs = [s for s in build_specs(config) if s.id == "tor-1"]
+    assert len(specs) == 1
+    assert isinstance(specs[0], CiscoSwitchSpec)
+    assert specs[0].port == 16161
