@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from agent.adapters.snmp import MISSING, SnmpClient, Value
 from agent.devices.ups.apc import APC_UPS
 from agent.devices.ups.base import (
+    AlarmTable,
     BatteryEnum,
     BatteryState,
     LineColumn,
@@ -38,6 +39,7 @@ from agent.devices.ups.driver import (
     read_identity,
     read_status,
     scalar_oids,
+    walked_columns,
 )
 from agent.devices.ups.eaton import EATON_MGE, EATON_XUPS
 from agent.devices.ups.rfc1628 import RFC1628
@@ -146,6 +148,7 @@ __all__ = [
     "RFC1628",
     "UPS_FAMILIES",
     "UPS_FAMILIES_BY_KEY",
+    "AlarmTable",
     "BatteryEnum",
     "BatteryState",
     "BatteryStatus",
@@ -169,4 +172,5 @@ __all__ = [
     "read_status",
     "scalar_oids",
     "sentinel_oids",
+    "walked_columns",
 ]

@@ -61,6 +61,20 @@ class BatteryEnum:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmTable:
+    """The battery status from a table of present alarms (XUPS-MIB): the ``descr``
+    column of each row names its alarm by OID. When ``count`` (the number of present
+    alarms) answers, a present ``low`` or ``depleted`` alarm says so, and none says
+    normal."""
+
+    count: Number
+    descr_column: str
+    mib: str  # the descr column's MIB::object
+    low: frozenset[str] = frozenset()
+    depleted: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class SourceEnum:
     """What feeds the load: values meaning "on battery", values meaning "on mains"
     (possibly through bypass, boost or trim), and values that say neither (off, none,
@@ -141,6 +155,7 @@ class UpsFamily:
     serial: tuple[Text, ...] = ()
     firmware: tuple[Text, ...] = ()
     battery_status: tuple[BatteryEnum, ...] = ()  # the worst state answered wins
+    battery_alarms: AlarmTable | None = None  # counts with battery_status
     on_battery: tuple[SourceEnum, ...] = ()  # the first that says wins
     charge: tuple[Number, ...] = ()  # %
     runtime: tuple[Number, ...] = ()  # s (scale converts minutes / TimeTicks)
@@ -191,6 +206,8 @@ class UpsFamily:
         for table in (*self.input_lines, *self.output_lines):
             if table.count is not None:
                 out.append(table.count)
+        if self.battery_alarms is not None:
+            out.append(self.battery_alarms.count)
         return out
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from agent.adapters.snmp import MISSING, SnmpClient, Value, as_text
 from agent.devices.ups.base import (
+    AlarmTable,
     BatteryEnum,
     LineColumn,
     LineTable,
@@ -124,6 +125,13 @@ def line_tables(chain: Sequence[UpsFamily]) -> list[LineTable]:
     return [t for family in chain for t in (*family.input_lines, *family.output_lines)]
 
 
+def walked_columns(chain: Sequence[UpsFamily]) -> list[str]:
+    """Every subtree a status read walks: the line tables, the alarm tables."""
+    subtrees = [t.entry for t in line_tables(chain)]
+    subtrees += [f.battery_alarms.descr_column for f in chain if f.battery_alarms is not None]
+    return subtrees
+
+
 class _Decoder:
     def __init__(self, values: Mapping[str, Value]) -> None:
         self.values = values
@@ -162,7 +170,9 @@ class _Decoder:
             return None
         return " ".join(parts) if join else parts[0]
 
-    def battery(self, chain: Sequence[UpsFamily]) -> BatteryStatus | None:
+    def battery(
+        self, chain: Sequence[UpsFamily], walked: Mapping[str, Sequence[tuple[str, Value]]]
+    ) -> BatteryStatus | None:
         answered_unknown = False
         for family in chain:
             states: list[BatteryStatus] = []
@@ -172,9 +182,30 @@ class _Decoder:
                     answered_unknown = True
                 elif state is not None:
                     states.append(state)
+            if family.battery_alarms is not None:
+                alarmed = self._alarm_state(family.battery_alarms, walked)
+                if alarmed is not None:
+                    states.append(alarmed)
             if states:
                 return max(states, key=_SEVERITY.__getitem__)
         return BatteryStatus.UNKNOWN if answered_unknown else None
+
+    def _alarm_state(
+        self, table: AlarmTable, walked: Mapping[str, Sequence[tuple[str, Value]]]
+    ) -> BatteryStatus | None:
+        if self.number(table.count, self.problems) is None:
+            return None  # no alarm count: the table says nothing
+        start = table.descr_column + "."
+        present = {
+            value.strip(".")
+            for oid, value in walked.get(table.descr_column, ())
+            if oid.startswith(start) and isinstance(value, str)
+        }
+        if present & table.depleted:
+            return BatteryStatus.DEPLETED
+        if present & table.low:
+            return BatteryStatus.LOW
+        return BatteryStatus.NORMAL
 
     def _battery_state(self, obj: BatteryEnum) -> BatteryStatus | None:
         raw = self.raw_int(obj.oid, obj.mib, self.values.get(obj.oid, MISSING), self.problems)
@@ -299,7 +330,7 @@ def decode_status(
     def first(name: str) -> float | None:
         return d.first(obj for family in chain for obj in getattr(family, name))
 
-    battery = d.battery(chain)
+    battery = d.battery(chain, walked)
     on_battery = d.source(chain)
     seconds_on_battery = first("seconds_on_battery")
     if on_battery is None and seconds_on_battery is not None:
@@ -393,7 +424,7 @@ async def get_many(client: SnmpClient, oids: Sequence[str]) -> dict[str, Value]:
 
 async def read_status(client: SnmpClient, chain: Sequence[UpsFamily]) -> UpsStatus:
     values = await get_many(client, scalar_oids(chain))
-    walked = {t.entry: await client.walk(t.entry) for t in line_tables(chain)}
+    walked = {subtree: await client.walk(subtree) for subtree in walked_columns(chain)}
     return decode_status(chain, values, walked)
 
 

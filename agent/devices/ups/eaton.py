@@ -14,13 +14,15 @@ upsInputCurrent 210 tenths: whole amperes, although NUT's ``mge-mib.c`` scales i
 0.1. The MGE input table answers rows ``N.0`` (and NUT's ``eaton-ups-pwnm2-mib.c``
 reads XUPS rows at ``N.0`` too): the line is the index's first arc.
 
-XUPS has no battery-status enumeration (low battery is an entry of its alarm table,
-xupsAlarmTable, not read yet): the status falls back to MGE's flags or UPS-MIB.
+XUPS has no battery-status enumeration: low battery is a row of its alarm table whose
+xupsAlarmDescr is the OID xupsLowBattery (NUT's ``eaton-ups-pwnm2-mib.c`` reads the same
+alarms); with xupsAlarms readable and no such row, the battery is normal.
 """
 
 from __future__ import annotations
 
 from agent.devices.ups.base import (
+    AlarmTable,
     BatteryEnum,
     LineColumn,
     LineTable,
@@ -58,6 +60,13 @@ EATON_XUPS = UpsFamily(
     manufacturer=(Text(f"{XUPS}.1.1.0", f"{XUPS_MIB}::xupsIdentManufacturer"),),
     model=(XUPS_MODEL,),
     firmware=(Text(f"{XUPS}.1.3.0", f"{XUPS_MIB}::xupsIdentSoftwareVersion"),),
+    battery_alarms=AlarmTable(
+        count=_xups("7.1.0", "xupsAlarms", high=2**32 - 1),  # Gauge32
+        descr_column=f"{XUPS}.7.2.1.2",
+        mib=f"{XUPS_MIB}::xupsAlarmDescr",
+        low=frozenset({f"{XUPS}.7.4"}),  # xupsLowBattery
+        depleted=frozenset({f"{XUPS}.7.9"}),  # xupsBatteryDischarged
+    ),
     on_battery=(
         SourceEnum(
             f"{XUPS}.4.5.0",

@@ -24,7 +24,7 @@ from agent.devices.ups import (
     UpsStatus,
     chain_of,
     decode_status,
-    line_tables,
+    walked_columns,
 )
 from agent.health.sensors import (
     AMPERE,
@@ -163,7 +163,7 @@ def decode(
     taken from the same map, in any order."""
     chain = chain_of(family)
     rows = list(values.items())
-    walked = {t.entry: rows for t in line_tables(chain)}
+    walked = dict.fromkeys(walked_columns(chain), rows)
     return status_readings(device, decode_status(chain, values, walked), ts)
 
 

@@ -97,7 +97,8 @@ DEVICES = {
 {E}.3808.1.1.1.4.2.4.0|66|19
 {E}.3808.1.1.1.4.2.5.0|66|310
 """,
-    # A Powerware 9355 whose card publishes XUPS-MIB only, on battery.
+    # A Powerware 9355 whose card publishes XUPS-MIB only, on battery, with two
+    # alarms present (xupsAlarms 534.1.7.1.0 = 2): xupsOnBattery and xupsLowBattery.
     "powerware": f"""
 1.3.6.1.2.1.1.2.0|6|{E}.534.1.2.5
 {E}.534.1.1.1.0|4|EATON
@@ -126,6 +127,11 @@ DEVICES = {
 {E}.534.1.4.4.1.8.3|2|13
 {E}.534.1.4.5.0|2|5
 {E}.534.1.4.9.3.0|2|7200
+{E}.534.1.7.1.0|66|2
+{E}.534.1.7.2.1.1.7|2|7
+{E}.534.1.7.2.1.1.8|2|8
+{E}.534.1.7.2.1.2.7|6|{E}.534.1.7.3
+{E}.534.1.7.2.1.2.8|6|{E}.534.1.7.4
 """,
     # A Tripp Lite SU3000 behind PowerAlert (TRIPPLITE-PRODUCTS), device index 1.
     "tripplite": f"""
@@ -286,10 +292,9 @@ async def test_powerware_on_xups_alone(rack: SimulatedRack) -> None:
         "EATON",
         "Powerware 9355 20 kVA",
     )
-    # xupsOutputSource battery(5); XUPS has no battery-status object and the card no
-    # UPS-MIB: the status is unknown, said so.
-    assert summary == UpsSummary("unknown", on_battery=True)
-    assert got["battery/low"].status == "unknown"
+    # xupsOutputSource battery(5); a row of xupsAlarmTable names xupsLowBattery.
+    assert summary == UpsSummary("low", on_battery=True)
+    assert got["battery/low"].value == 1.0
     assert got["battery/runtime"].value == 1500.0  # xupsBatTimeRemaining, seconds
     assert got["battery/charge"].value == 87.0
     assert [got[f"input/{n}/voltage"].value for n in (1, 2, 3)] == [0.0, 0.0, 0.0]
