@@ -48,8 +48,8 @@ from agent.devices.ups.tripplite import TRIPPLITE_UPS
 UPS_FAMILIES: tuple[UpsFamily, ...] = (
     APC_UPS,
     CYBERPOWER_UPS,
-    EATON_MGE,
     EATON_XUPS,
+    EATON_MGE,
     TRIPPLITE_UPS,
     RFC1628,
 )
@@ -145,7 +145,12 @@ class UpsDriver:
 
 
 __all__ = [
+    "APC_UPS",
+    "CYBERPOWER_UPS",
+    "EATON_MGE",
+    "EATON_XUPS",
     "RFC1628",
+    "TRIPPLITE_UPS",
     "UPS_FAMILIES",
     "UPS_FAMILIES_BY_KEY",
     "AlarmTable",

@@ -28,6 +28,7 @@ from agent.devices.ups.base import (
     UpsFamily,
 )
 from agent.devices.ups.rfc1628 import RFC1628
+from agent.errors import TableUnreadable
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -107,6 +108,8 @@ class UpsStatus:
     output_quantities: tuple[str, ...] = ()
     family: str = ""
     problems: tuple[str, ...] = ()
+    # Each walked table by its MIB name: "read", "absent" (no rows) or "unreadable: why".
+    tables: tuple[tuple[str, str], ...] = ()
 
 
 def family_chain(family: UpsFamily, known: Mapping[str, UpsFamily]) -> tuple[UpsFamily, ...]:
@@ -322,10 +325,16 @@ def decode_status(
     chain: Sequence[UpsFamily],
     values: Mapping[str, Value],
     walked: Mapping[str, Sequence[tuple[str, Value]]],
+    unreadable: Mapping[str, str] | None = None,
 ) -> UpsStatus:
     """UpsStatus from the GET answers (OID -> value) and the walked line tables
-    (table entry OID -> rows) of ``chain``, read by :func:`family_chain`."""
+    (table entry OID -> rows) of ``chain``, read by :func:`family_chain`;
+    ``unreadable`` names the subtrees the agent refused, with why."""
     d = _Decoder(values)
+    refused = unreadable or {}
+    d.problems.extend(
+        f"{mib} ({oid}) is unreadable: {why}" for oid, why, mib in _refused(chain, refused)
+    )
 
     def first(name: str) -> float | None:
         return d.first(obj for family in chain for obj in getattr(family, name))
@@ -375,7 +384,28 @@ def decode_status(
         output_quantities=_quantities(chain, "output"),
         family=chain[0].key if chain else "",
         problems=tuple(dict.fromkeys(d.problems)),
+        tables=tuple(
+            (mib, f"unreadable: {refused[oid]}" if oid in refused else _state(walked.get(oid)))
+            for oid, mib in _walked_names(chain).items()
+        ),
     )
+
+
+def _walked_names(chain: Sequence[UpsFamily]) -> dict[str, str]:
+    names = {t.entry: t.mib for t in line_tables(chain)}
+    for family in chain:
+        if family.battery_alarms is not None:
+            names[family.battery_alarms.descr_column] = family.battery_alarms.mib
+    return names
+
+
+def _refused(chain: Sequence[UpsFamily], refused: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    names = _walked_names(chain)
+    return [(oid, why, names.get(oid, oid)) for oid, why in refused.items()]
+
+
+def _state(rows: Sequence[tuple[str, Value]] | None) -> str:
+    return "read" if rows else "absent"
 
 
 def _quantities(chain: Sequence[UpsFamily], side: str) -> tuple[str, ...]:
@@ -423,9 +453,16 @@ async def get_many(client: SnmpClient, oids: Sequence[str]) -> dict[str, Value]:
 
 
 async def read_status(client: SnmpClient, chain: Sequence[UpsFamily]) -> UpsStatus:
+    """One status read; a table the agent refuses is reported, the rest still read."""
     values = await get_many(client, scalar_oids(chain))
-    walked = {subtree: await client.walk(subtree) for subtree in walked_columns(chain)}
-    return decode_status(chain, values, walked)
+    walked: dict[str, list[tuple[str, Value]]] = {}
+    unreadable: dict[str, str] = {}
+    for subtree in walked_columns(chain):
+        try:
+            walked[subtree] = await client.walk(subtree)
+        except TableUnreadable as exc:
+            unreadable[subtree] = str(exc)
+    return decode_status(chain, values, walked, unreadable)
 
 
 async def read_identity(client: SnmpClient, chain: Sequence[UpsFamily]) -> UpsIdentity:

@@ -1,9 +1,11 @@
 """Eaton UPSes: XUPS-MIB (Powerware, 534.1) and MGE-UPS-MIB (Merlin Gerin, 705.1).
 
 Eaton's network cards (Network-MS, Network-M2) publish both MIBs, and UPS-MIB on most
-firmware; the two recorded Eaton UPSes in snmpsim-data (a 93E 80 kVA and a 9PX
-2200i) answer sysObjectID 705.1 (MG-SNMP-UPS-MIB's ``merlinGerin.1``), so the MGE
-family is the hint there and XUPS fills what MGE lacks (per-line watts).
+firmware. The two recorded Eaton UPSes in snmpsim-data (a 93E 80 kVA and a 9PX 2200i)
+answer sysObjectID 705.1 (MG-SNMP-UPS-MIB's ``merlinGerin.1``) and both MIBs: XUPS names
+them as Eaton does ("EATON 93E 80", where MGE splits "93E HV" / "80000"), so XUPS comes
+first for 705.1 too and MGE fills what XUPS lacks (frequencies, per-phase load, the
+serial number); a card with MGE alone is read as MGE.
 
 Scales were read from the MIB texts and cross-checked on the 93E recording, where the
 same quantity is published three times: mgoutputVoltage 2200 = xupsOutputVoltage 220 =
@@ -55,7 +57,8 @@ EATON_XUPS = UpsFamily(
     key="eaton_xups",
     vendor="Eaton",
     mib=XUPS_MIB,
-    sys_object_ids=(XUPS,),  # NUT's POWERWARE_SYSOID
+    # NUT's POWERWARE_SYSOID, and MGE's for the Eaton cards that publish both MIBs
+    sys_object_ids=(XUPS, MGE),
     sentinels=(XUPS_MODEL,),
     manufacturer=(Text(f"{XUPS}.1.1.0", f"{XUPS_MIB}::xupsIdentManufacturer"),),
     model=(XUPS_MODEL,),

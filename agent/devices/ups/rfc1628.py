@@ -52,8 +52,9 @@ SECONDS_ON_BATTERY = _num("2.2.0", "upsSecondsOnBattery")
 MINUTES_REMAINING = _num("2.3.0", "upsEstimatedMinutesRemaining", 60.0)  # minutes
 CHARGE_REMAINING = _num("2.4.0", "upsEstimatedChargeRemaining", high=100)
 BATTERY_VOLTAGE = _num("2.5.0", "upsBatteryVoltage", 0.1)  # 0.1 V DC
-# Integer32 degrees C; -1 is what cards without a probe answer (Huawei UPS5000).
-BATTERY_TEMPERATURE = _num("2.7.0", "upsBatteryTemperature", low=-100, high=200)
+# Integer32 degrees C. Negative values are what cards without a probe answer (-1 on the
+# Huawei UPS5000), and a UPS battery below 0 degC is outside its operating range anyway.
+BATTERY_TEMPERATURE = _num("2.7.0", "upsBatteryTemperature", low=0, high=200)
 # upsInput (.1.3)
 INPUT_LINE_BADS = _num("3.1.0", "upsInputLineBads", high=2**32 - 1)
 INPUT_NUM_LINES = _num("3.2.0", "upsInputNumLines", high=64)

@@ -1,7 +1,8 @@
 """UPS families against recordings of real devices (snmpsim-data 1.0.1, BSD-2-Clause).
 
-Each recording is served over UDP by our simulator and read by the UPS reader with the
-family detected by its sentinels, as `cleanroom probe` does. Every expected value was
+Each recording, as published (bz2, snmpsim notations), is served over UDP by our
+simulator and read by the UPS reader with the family detected by its sentinels, as
+`cleanroom probe` does. Every expected value was
 read by hand in the recording (the OID is cited next to it), never by running our code.
 
 Recordings under UPS/ that are not UPSes, or that no family can read, are checked too:
@@ -10,7 +11,7 @@ detection must not take them for a UPS family.
 
 from __future__ import annotations
 
-import bz2
+import importlib.resources
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,15 +20,13 @@ import pytest
 import pytest_asyncio
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget
-from agent.devices.ups import detect_ups
+from agent.devices.ups import EATON_MGE, detect_ups
 from agent.health.readers.ups import UpsSummary, read_ups
 from agent.health.sensors import Identity, Reading
 from agent.sim.snmp import RecordingSpec, SimulatedRack
 
-snmpsim_data = pytest.importorskip(
-    "snmpsim_data", reason="the test dependency snmpsim-data==1.0.1 is not installed"
-)
-DATA = Path(snmpsim_data.__file__).parent / "data"
+# snmpsim-data is a dev dependency (pyproject.toml); its files sit in the package.
+DATA = Path(str(importlib.resources.files("snmpsim_data") / "data"))
 
 UPSES = {
     "eaton-93e": "UPS/eaton-93e-80.snmprec.bz2",
@@ -51,44 +50,9 @@ NOT_A_UPS_FAMILY = {
 }
 
 
-def _plain(source: Path, target: Path) -> Path:
-    """``source`` as a plain snmprec file our replay reads: decompressed, and with the
-    snmpsim notations it does not read rewritten as the same values (a ``writecache`` or
-    ``numeric`` variation as its recorded value, a hex ``64x`` IpAddress as dotted
-    quads, a non-UTF-8 ``4`` string as ``4x`` hex)."""
-    raw = source.read_bytes()
-    if source.suffix == ".bz2":
-        raw = bz2.decompress(raw)
-    out: list[bytes] = []
-    for raw_line in raw.split(b"\n"):
-        line = raw_line.removesuffix(b"\r")
-        if not line or line.startswith(b"#"):
-            continue
-        oid, kind, value = line.split(b"|", 2)
-        if b":" in kind:  # TYPE:module|key=value,...
-            kind, _, module = kind.partition(b":")
-            params = dict(p.partition(b"=")[::2] for p in value.split(b","))
-            key = b"value" if module == b"writecache" else b"initial"
-            value = params.get(key, params.get(b"min", b"0"))
-        if kind == b"64x":
-            kind, value = b"64", b".".join(str(b).encode() for b in bytes.fromhex(value.decode()))
-        elif kind == b"4":
-            try:
-                value.decode("utf-8")
-            except UnicodeDecodeError:
-                kind, value = b"4x", value.hex().encode()
-        out.append(b"|".join((oid, kind, value)))
-    target.write_bytes(b"\n".join(out) + b"\n")
-    return target
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def rack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SimulatedRack]:
-    tmp = tmp_path_factory.mktemp("snmprec")
-    specs = [
-        RecordingSpec(name, _plain(DATA / path, tmp / f"{name}.snmprec"))
-        for name, path in (UPSES | NOT_A_UPS_FAMILY).items()
-    ]
+async def rack() -> AsyncIterator[SimulatedRack]:
+    specs = [RecordingSpec(name, DATA / path) for name, path in (UPSES | NOT_A_UPS_FAMILY).items()]
     async with SimulatedRack(specs) as served:
         yield served
 
@@ -115,44 +79,47 @@ def _line(side: str, n: int, *quantities: str) -> list[str]:
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def test_eaton_93e_reads_as_mge_with_xups_and_ups_mib_filling_in(
+async def test_eaton_93e_reads_as_xups_with_mge_and_ups_mib_filling_in(
     rack: SimulatedRack,
 ) -> None:
     ident, got, summary = await _read(rack, "eaton-93e")
-    # sysObjectID 1.3.6.1.4.1.705.1; MGE, XUPS and UPS-MIB sentinels all answer.
-    assert ident.family == "eaton_mge"
-    # upsmgIdentFamilyName 705.1.1.1.0 "93E HV" + upsmgIdentModelName 705.1.1.2.0 "80000";
-    # xupsIdentManufacturer 534.1.1.1.0 "EATON"; upsmgIdentSerialNumber 705.1.1.7.0;
-    # upsmgIdentFirmwareVersion 705.1.1.4.0.
+    # sysObjectID 1.3.6.1.4.1.705.1; XUPS, MGE and UPS-MIB sentinels all answer.
+    assert ident.family == "eaton_xups"
+    # xupsIdentManufacturer 534.1.1.1.0 "EATON", xupsIdentModel 534.1.1.2.0 "EATON 93E 80",
+    # upsmgIdentSerialNumber 705.1.1.7.0 (XUPS has none), xupsIdentSoftwareVersion
+    # 534.1.1.3.0 "INV: 2.08.0011".
     assert (ident.vendor, ident.model, ident.serial, ident.firmware) == (
         "EATON",
-        "93E HV 80000",
+        "EATON 93E 80",
         "4K234LXX06",
-        "2.08.0011",
+        "INV: 2.08.0011",
     )
-    # upsmgBatteryLowBattery 705.1.5.14.0 = 2 and upsmgBatteryLowCondition .5.16.0 = 2
-    # (no); upsmgOutputOnBattery 705.1.7.3.0 = 2 (no).
+    # xupsAlarms 534.1.7.1.0 = 0: no xupsLowBattery alarm; xupsOutputSource 534.1.4.5.0 =
+    # normal(3). (upsmgBatteryLowBattery 705.1.5.14.0 = no(2), upsBatteryStatus 33.1.2.1.0
+    # = batteryNormal(2) and upsOutputSource 33.1.4.1.0 = normal(3) agree.)
     assert summary == UpsSummary("normal", on_battery=False)
     assert got["battery/low"].value == 0.0
     assert got["source/on_battery"].value == 0.0
-    assert got["battery/charge"].value == 100.0  # upsmgBatteryLevel 705.1.5.2.0
-    assert got["battery/runtime"].value == 65535.0  # upsmgBatteryRemainingTime 705.1.5.1.0 (s)
-    assert got["battery/voltage"].value == pytest.approx(521.0)  # upsmgBatteryVoltage 5210
+    assert got["battery/charge"].value == 100.0  # xupsBatCapacity 534.1.2.4.0
+    # xupsBatTimeRemaining 534.1.2.1.0 = 65535 s (upsEstimatedMinutesRemaining 1092 min
+    # is the same, rounded down to the minute).
+    assert got["battery/runtime"].value == 65535.0
+    assert got["battery/voltage"].value == 521.0  # xupsBatVoltage 534.1.2.2.0 (V)
     assert got["battery/temperature"].value == 25.0  # upsBatteryTemperature 33.1.2.7.0
-    # upsmgInputPhaseNum 705.1.6.1.0 = 3; rows mginput*.N.0: voltage 2270/2270/2330,
-    # frequency 500, current 21 (= xupsInputCurrent 534.1.3.4.1.3.N, whole A); power
-    # from xupsInputWatts 534.1.3.4.1.4.N = 0.
+    # xupsInputNumPhases 534.1.3.3.0 = 3: xupsInputVoltage 227/227/233, xupsInputCurrent
+    # 21 A, xupsInputWatts 0; frequency from mginputFrequency 705.1.6.2.1.3.N.0 = 500.
     for n, volts in ((1, 227.0), (2, 227.0), (3, 233.0)):
         assert _values(got, _line("input", n, "voltage", "frequency", "current", "power")) == [
-            pytest.approx(volts),
+            volts,
             pytest.approx(50.0),
             21.0,
             0.0,
         ]
     assert "input/4/voltage" not in got
-    # upsmgOutputPhaseNum 705.1.7.1.0 = 3; mgoutputVoltage 2200, mgoutputFrequency 490,
-    # mgoutputLoadPerPhase 21/16/12, mgoutputCurrent 270/180/150 (tenths of A);
-    # power from xupsOutputWatts 534.1.4.4.1.4.N = 5100/3600/2700.
+    # xupsOutputNumPhases 534.1.4.3.0 = 3: xupsOutputVoltage 220, xupsOutputCurrent
+    # 27/18/15 A, xupsOutputWatts 5100/3600/2700; no xupsOutputPercentLoad column, so the
+    # load is mgoutputLoadPerPhase 705.1.7.2.1.4.N = 21/16/12, the frequency
+    # mgoutputFrequency 490.
     for n, load, amps, watts in (
         (1, 21.0, 27.0, 5100.0),
         (2, 16.0, 18.0, 3600.0),
@@ -160,48 +127,43 @@ async def test_eaton_93e_reads_as_mge_with_xups_and_ups_mib_filling_in(
     ):
         assert _values(
             got, _line("output", n, "voltage", "frequency", "load", "current", "power")
-        ) == [
-            pytest.approx(220.0),
-            pytest.approx(49.0),
-            load,
-            pytest.approx(amps),
-            watts,
-        ]
-    assert got["input/voltage"].value == pytest.approx(227.0)  # line 1
+        ) == [220.0, pytest.approx(49.0), load, amps, watts]
+    assert got["input/voltage"].value == 227.0  # line 1
     assert got["input/frequency"].value == pytest.approx(50.0)  # xupsInputFrequency 500
+    assert got["input/line_bads"].value == 0.0  # xupsInputLineBads 534.1.3.2.0
     assert got["output/load"].value == 21.0  # xupsOutputLoad 534.1.4.1.0
     assert got["output/power"].value == 11400.0  # the lines' sum: no xupsOutputTotalWatts
 
 
-async def test_eaton_9px_partial_has_no_ups_mib_and_pads_its_output_table(
-    rack: SimulatedRack,
-) -> None:
+async def test_eaton_9px_partial_has_no_ups_mib(rack: SimulatedRack) -> None:
     ident, got, summary = await _read(rack, "eaton-9px")
-    assert ident.family == "eaton_mge"  # sysObjectID 705.1; no UPS-MIB at all
-    # 705.1.1.1.0 "Eaton 9PX" + 705.1.1.2.0 "2200i RT 3U"; no xupsIdentManufacturer.
+    assert ident.family == "eaton_xups"  # sysObjectID 705.1; XUPS and MGE, no UPS-MIB
+    # No xupsIdentManufacturer: the family's vendor. xupsIdentModel 534.1.1.2.0,
+    # upsmgIdentSerialNumber 705.1.1.7.0, xupsIdentSoftwareVersion 534.1.1.3.0.
     assert (ident.vendor, ident.model, ident.serial, ident.firmware) == (
         "Eaton",
         "Eaton 9PX 2200i RT 3U",
         "GX13G45099",
-        "01.17.4945",
+        "INV: 01.17.4945",
     )
-    assert summary == UpsSummary("normal", on_battery=False)  # 705.1.5.14/16.0, 7.3.0 = 2
-    assert got["battery/charge"].value == 100.0  # 705.1.5.2.0
-    assert got["battery/runtime"].value == 17218.0  # 705.1.5.1.0 = xupsBatTimeRemaining
-    assert got["battery/voltage"].value == pytest.approx(78.0)  # 705.1.5.5.0 = 780
+    # xupsAlarms 534.1.7.1.0 = 0; xupsOutputSource 534.1.4.5.0 = normal(3).
+    assert summary == UpsSummary("normal", on_battery=False)
+    assert got["battery/charge"].value == 100.0  # xupsBatCapacity 534.1.2.4.0
+    assert got["battery/runtime"].value == 17218.0  # xupsBatTimeRemaining 534.1.2.1.0 (s)
+    assert got["battery/voltage"].value == 78.0  # xupsBatVoltage 534.1.2.2.0
     assert got["battery/temperature"].status == "unknown"  # published by no MIB here
-    # upsmgInputPhaseNum 705.1.6.1.0 = 1: mginputVoltage.1.0 2430, mginputFrequency 500;
-    # xupsInputCurrent 534.1.3.4.1.3.1 = 0, xupsInputWatts .4.1 = 0.
+    # xupsInputNumPhases 534.1.3.3.0 = 1: xupsInputVoltage.1 243, xupsInputCurrent 0,
+    # xupsInputWatts 0; mginputFrequency.1.0 = 500.
     assert _values(got, _line("input", 1, "voltage", "frequency", "current", "power")) == [
-        pytest.approx(243.0),
+        243.0,
         pytest.approx(50.0),
         0.0,
         0.0,
     ]
-    # upsmgOutputPhaseNum 705.1.7.1.0 = 1 although rows 1..3 answer: line 1 only.
-    # mgoutputVoltage 2310, frequency 500, load 9, current 0; xupsOutputWatts 50.
+    # xupsOutputNumPhases 534.1.4.3.0 = 1 (MGE pads its table to three rows, ignored):
+    # xupsOutputVoltage 231, current 0, watts 50; mgoutputLoadPerPhase 9, frequency 500.
     assert _values(got, _line("output", 1, "voltage", "frequency", "load", "current", "power")) == [
-        pytest.approx(231.0),
+        231.0,
         pytest.approx(50.0),
         9.0,
         0.0,
@@ -210,6 +172,32 @@ async def test_eaton_9px_partial_has_no_ups_mib_and_pads_its_output_table(
     assert "output/2/voltage" not in got
     assert got["output/load"].value == 9.0  # xupsOutputLoad 534.1.4.1.0
     assert got["output/power"].value == 50.0
+
+
+async def test_eaton_9px_through_mge_alone(rack: SimulatedRack) -> None:
+    """The MGE family pinned, on the same 9PX: its own objects, no XUPS to lean on
+    except for what MGE lacks."""
+    async with _client(rack, "eaton-9px") as client:
+        ident, readings, summary = await read_ups(client, EATON_MGE, time.time())
+    got = {r.sensor: r for r in readings}
+    # upsmgIdentFamilyName 705.1.1.1.0 "Eaton 9PX" + upsmgIdentModelName .1.2.0 "2200i RT 3U",
+    # upsmgIdentFirmwareVersion 705.1.1.4.0 "01.17.4945".
+    assert (ident.family, ident.model, ident.firmware) == (
+        "eaton_mge",
+        "Eaton 9PX 2200i RT 3U",
+        "01.17.4945",
+    )
+    # upsmgBatteryLowBattery 705.1.5.14.0 = no(2), upsmgBatteryLowCondition .5.16.0 = no(2),
+    # upsmgOutputOnBattery 705.1.7.3.0 = no(2).
+    assert summary == UpsSummary("normal", on_battery=False)
+    assert got["battery/runtime"].value == 17218.0  # upsmgBatteryRemainingTime 705.1.5.1.0
+    assert got["battery/voltage"].value == pytest.approx(78.0)  # upsmgBatteryVoltage 780
+    # upsmgInputPhaseNum 705.1.6.1.0 = 1; mginputVoltage.1.0 = 2430 tenths.
+    assert got["input/1/voltage"].value == pytest.approx(243.0)
+    # upsmgOutputPhaseNum 705.1.7.1.0 = 1 although rows 1..3 answer (2310 each): line 1
+    # only. mgoutputVoltage 2310 tenths, mgoutputLoadPerPhase 9.
+    assert _values(got, _line("output", 1, "voltage", "load")) == [pytest.approx(231.0), 9.0]
+    assert "output/2/voltage" not in got
 
 
 async def test_huawei_ups5000_publishes_ups_mib_in_its_own_units(rack: SimulatedRack) -> None:
@@ -227,6 +215,8 @@ async def test_huawei_ups5000_publishes_ups_mib_in_its_own_units(rack: Simulated
     assert "upsEstimatedMinutesRemaining" in got["battery/runtime"].detail
     assert got["battery/charge"].status == "unknown"
     assert got["battery/voltage"].value == pytest.approx(538.5)  # 33.1.2.5.0 = 5385
+    # upsBatteryTemperature 33.1.2.7.0 = -1: no probe.
+    assert got["battery/temperature"].status == "unknown"
     # upsInputNumLines 33.1.3.2.0 = 1. upsInputVoltage.1 = 2369 and upsInputFrequency.1
     # = 5000 are tenths of V and hundredths of Hz, not the MIB's units: implausible as
     # "2369 V" / "500 Hz", so unknown. upsInputCurrent.1 = 152 tenths.
