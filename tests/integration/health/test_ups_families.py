@@ -22,7 +22,8 @@ from agent.devices.ups import UPS_FAMILIES, UpsDriver
 from agent.health.readers.ups import UpsSummary, read_ups
 from agent.health.sensors import Identity, Reading
 from agent.power.ups_policy import UpsPolicy
-from agent.sim.snmp import RecordingSpec, SimulatedRack
+from agent.sim.snmp import RecordingSpec, SimulatedRack, UpsSpec
+from agent.sim.snmp.values import parse_oid
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -320,3 +321,18 @@ async def test_tripplite_ups_behind_poweralert(rack: SimulatedRack) -> None:
     assert got["output/1/power"].value == 1100.0
     assert got["output/1/load"].value == 37.0
     assert "output/2/voltage" not in got
+
+
+async def test_a_refused_line_table_leaves_the_rest_of_the_status() -> None:
+    async with SimulatedRack([UpsSpec("ups")]) as sim:
+        # genErr on UPS-MIB::upsOutputVoltage.1: the walk of upsOutputEntry fails.
+        sim.device("ups").faults.fail_oid(parse_oid("1.3.6.1.2.1.33.1.4.4.1.2.1"), "genErr")
+        async with _client(sim, "ups") as client:
+            status = await UpsDriver().read_status(client)
+    # The simulated UPS: 1200 Wh at 900 W, 80 minutes of runtime.
+    assert (status.family, status.on_battery, status.runtime_s) == ("rfc1628", False, 4800.0)
+    assert status.outputs == ()
+    assert [line.voltage_v for line in status.inputs] == [230.0]
+    assert dict(status.tables)["UPS-MIB::upsOutputEntry"].startswith("unreadable: ")
+    assert dict(status.tables)["UPS-MIB::upsInputEntry"] == "read"
+    assert any("UPS-MIB::upsOutputEntry" in p for p in status.problems)
