@@ -20,39 +20,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.adapters.snmp import SnmpClient, Value, as_text
+from agent.devices.enterprises import enterprise_of, vendor_of
 from agent.devices.switch import membership as mem
 from agent.devices.switch import mibs
 from agent.errors import NegativeReply, ProtocolError
 
 Membership = Literal["static", "current", "cisco", "none"]
 
-# IANA Private Enterprise Numbers of the makers seen in racks and in the snmpsim-data
-# recordings (1.3.6.1.4.1.<number>).
-ENTERPRISES: dict[int, str] = {
-    9: "Cisco",
-    11: "HP",
-    171: "D-Link",
-    318: "APC",
-    674: "Dell",
-    890: "Zyxel",
-    1588: "Brocade",
-    1991: "Brocade (Foundry)",
-    2011: "Huawei",
-    2636: "Juniper",
-    3320: "BDCOM",
-    3902: "ZTE",
-    4526: "Netgear",
-    4881: "Ruijie",
-    5651: "Maipu",
-    6339: "Digital China (DCN)",
-    8072: "net-snmp",
-    14823: "Aruba",
-    25506: "H3C",
-    30065: "Arista",
-    31648: "DPtech",
-    47196: "HPE Aruba",
-}
-_ENTERPRISE_PREFIX = "1.3.6.1.4.1."
 
 # Every column the survey walks, in one gather.
 _COLUMNS = (
@@ -99,13 +73,6 @@ class SwitchSurvey:
     tables: Mapping[str, str]  # "MIB::object" -> "read" | "absent" | "unreadable: why"
 
 
-def enterprise_of(sys_object_id: str) -> int | None:
-    if not sys_object_id.startswith(_ENTERPRISE_PREFIX):
-        return None
-    head = sys_object_id[len(_ENTERPRISE_PREFIX) :].split(".", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
 async def _walk(client: SnmpClient, column: str, tables: dict[str, str]) -> list[tuple[str, Value]]:
     try:
         rows = await client.walk(column)
@@ -135,12 +102,6 @@ def chassis(rows: list[tuple[str, Value]]) -> tuple[str, str, str]:
 
     firmware = get(mibs.ENT_SOFTWARE_REV) or get(mibs.ENT_FIRMWARE_REV)
     return get(mibs.ENT_MODEL), get(mibs.ENT_SERIAL), firmware
-
-
-def vendor_of(sys_object_id: str) -> str:
-    """The maker named by the sysObjectID's enterprise number, "" when not in the table."""
-    enterprise = enterprise_of(sys_object_id)
-    return ENTERPRISES.get(enterprise, "") if enterprise is not None else ""
 
 
 def decode_ports(

@@ -2,16 +2,17 @@
 
 ``UPS_FAMILIES`` lists every known family, vendor families first and RFC 1628 UPS-MIB
 last (the generic one, which most vendor cards also publish). Detection
-(``agent.devices.detect``) GETs every family's sentinels; :func:`match_ups_family`
-is the rule for UPSes on its own: a family matches when all its sentinels answer, the
-longest sysObjectID hint decides among matches, then this order.
+(``agent.devices.detect``) GETs every family's sentinels: a family matches when all its
+sentinels answer, the longest sysObjectID hint decides among matches, then this order;
+:func:`detect_ups` asks the same of the UPS families alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 
-from agent.adapters.snmp import MISSING, SnmpClient, Value
+from agent.adapters.snmp import MISSING, SnmpClient
+from agent.devices.detect import ask, choose
 from agent.devices.ups.apc import APC_UPS
 from agent.devices.ups.base import (
     AlarmTable,
@@ -65,40 +66,13 @@ def sentinel_oids(families: Iterable[UpsFamily] = UPS_FAMILIES) -> list[str]:
     return list(dict.fromkeys(s.oid for family in families for s in family.sentinels))
 
 
-def _prefix_len(prefix: str, oid: str) -> int:
-    if oid == prefix or oid.startswith(prefix + "."):
-        return prefix.count(".") + 1
-    return -1
-
-
-def match_ups_family(
-    values: Mapping[str, Value],
-    sys_object_id: str,
-    families: Sequence[UpsFamily] = UPS_FAMILIES,
-) -> UpsFamily | None:
-    """The family whose sentinels all answered in ``values``; among several, the one
-    with the longest sysObjectID prefix, then the first in ``families``."""
-    matches = [
-        f
-        for f in families
-        if f.sentinels and all(values.get(s.oid, MISSING) is not MISSING for s in f.sentinels)
-    ]
-    if not matches:
-        return None
-    oid = sys_object_id.strip(".")
-
-    def hint(family: UpsFamily) -> int:
-        return max((_prefix_len(p, oid) for p in family.sys_object_ids), default=-1)
-
-    best = max(hint(f) for f in matches)
-    return next(f for f in matches if hint(f) == best)
-
-
 async def detect_ups(client: SnmpClient) -> UpsFamily | None:
-    """The UPS family of the device behind ``client``, or None if no family answers."""
-    values = await get_many(client, [SYS_OBJECT_ID, *sentinel_oids()])
+    """The UPS family of the device behind ``client``, or None if no family answers
+    (the rule of ``agent.devices.detect``, asked of the UPS families alone)."""
+    values, _ = await ask(client, [SYS_OBJECT_ID, *sentinel_oids()])
     raw = values.get(SYS_OBJECT_ID, MISSING)
-    return match_ups_family(values, raw if isinstance(raw, str) else "")
+    kind, family, _, _ = choose(raw if isinstance(raw, str) else "", values, (), UPS_FAMILIES)
+    return family if kind == "ups" and isinstance(family, UpsFamily) else None
 
 
 class UpsDriver:
@@ -172,7 +146,6 @@ __all__ = [
     "decode_status",
     "detect_ups",
     "line_tables",
-    "match_ups_family",
     "read_identity",
     "read_status",
     "scalar_oids",

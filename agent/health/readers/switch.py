@@ -12,7 +12,8 @@ import asyncio
 from dataclasses import dataclass
 
 from agent.adapters.snmp import SnmpClient, Value
-from agent.devices.switch.survey import chassis, survey, vendor_of
+from agent.devices.enterprises import vendor_of
+from agent.devices.switch.survey import chassis, survey
 from agent.health.readers import generic
 from agent.health.readers.base import column
 from agent.health.sensors import Identity, Reading

@@ -6,8 +6,8 @@ is read through the adapter's GETNEXT fallback. It serves PowerNet-MIB's rPDU ta
 and takes immediateOn(1) / immediateOff(2); rPDUOutletStatusOutletState; the
 rPDUOutletConfig index and names; and not rPDUOutletDevNumCntrlOutlets nor
 rPDUOutletControlOutletName, so the driver counts outlets by walking the state column
-and reads no names. Its sysObjectID is 318.1.3.4.6, the rPDU2 one, so the family is
-pinned here (auto-detection is tested where detection lives).
+and reads no names. Its sysObjectID is 318.1.3.4.6, the rPDU2 one: the family is pinned in
+most tests, and auto-detection must see through it (what answers decides).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from agent.adapters.snmp import SnmpClient
+from agent.devices.detect import detect, resolve_driver
 from agent.devices.pdu import FAMILIES_BY_KEY, PduDriver
 from agent.devices.pdu.driver import OutletState
 from agent.power.actions import ActionPolicy, switch_outlet
@@ -87,3 +88,18 @@ async def test_power_actions_switch_and_verify(virtualpdu: VirtualPdu) -> None:
         assert (again.after, again.sent) == (OutletState.OFF, False)  # idempotent
         on = await switch_outlet(snmp, DRIVER, 5, on=True, remote=False, policy=policy)
         assert (on.before, on.after, on.sent) == (OutletState.OFF, OutletState.ON, True)
+
+
+async def test_auto_detection_picks_rpdu_although_it_announces_rpdu2(
+    virtualpdu: VirtualPdu,
+) -> None:
+    async with SnmpClient(virtualpdu.target()) as snmp:
+        found = await detect(snmp)
+        driver = await resolve_driver(snmp, "auto")
+        outlets = await driver.read_outlets(snmp)
+    assert found.sys_object_id == RPDU2_SYS_OBJECT_ID
+    assert (found.kind, getattr(found.family, "key", None)) == ("pdu", "apc_rpdu")
+    assert found.matched_prefix == ""  # the hint pointed elsewhere: the answers decided
+    assert "apc_rpdu2" not in found.answered
+    assert driver.family.key == "apc_rpdu"
+    assert len(outlets) == virtualpdu.outlets
