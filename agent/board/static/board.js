@@ -85,7 +85,7 @@ function renderFleet() {
       el("td", { text: row.last_message ? t("ago", { age: age(now() - row.last_message) }) : t("never") }),
       el("td", { class: row.gaps ? "bad" : "", text: String(row.gaps) }));
   }));
-  document.dispatchEvent(new CustomEvent("board:rendered", { detail: rows.map((r) => [r.id, r.last_seq]) }));
+  document.dispatchEvent(new CustomEvent("board:rendered", { detail: rows.map((r) => ({ id: r.id, seq: r.last_seq, state: r.state, online: r.online })) }));
 }
 
 // --- rack picture ---------------------------------------------------------------------
