@@ -26,6 +26,7 @@ function el(tag, attrs = {}, ...children) {
 function age(seconds) {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) return "?";
   const s = Math.max(0, Math.round(seconds));
+  if (seconds < 10) return `${Math.max(0, seconds).toFixed(1)} s`;
   if (s < 90) return `${s} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   return `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, "0")}`;

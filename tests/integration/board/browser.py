@@ -24,9 +24,13 @@ ARGS = [
 DEMO_KEYS = Path(__file__).resolve().parents[3] / "config" / "demo" / "keys"
 
 
+def executable() -> str | None:
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
 def require_browser() -> None:
     """Skip (CI turns it into a failure) when Chromium or Playwright is missing."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    if executable() is None:
         pytest.skip("chromium is not installed: apt-get install chromium (make test does)")
     try:
         import playwright.async_api  # noqa: F401, PLC0415
@@ -38,9 +42,9 @@ def require_browser() -> None:
 async def chromium() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright  # noqa: PLC0415
 
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    binary = executable()
     async with async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=executable, args=ARGS)
+        browser = await driver.chromium.launch(executable_path=binary, args=ARGS)
         try:
             yield browser
         finally:
