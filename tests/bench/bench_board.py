@@ -45,7 +45,10 @@ RECORD = """() => { window.__seen = {};
     const now = Date.now() / 1000;
     for (const r of e.detail) {
       const last = window.__seen[r.id];
-      if (last === undefined || r.seq > last) { window.__seen[r.id] = r.seq; window.__renders.push([r.id, r.seq, now]); }
+      if (last === undefined || r.seq > last) {
+        window.__seen[r.id] = r.seq;
+        window.__renders.push([r.id, r.seq, now]);
+      }
     }
   }); }"""
 
@@ -73,7 +76,8 @@ async def bench(racks: int, seconds: float) -> int:
         return 1
     async with Mosquitto() as broker, chromium() as browser:
         port = free_port()
-        board = subprocess.Popen(
+        board = await asyncio.to_thread(
+            subprocess.Popen,
             [
                 sys.executable,
                 "-m",
@@ -168,7 +172,8 @@ async def bench(racks: int, seconds: float) -> int:
         f"({report.messages / report.seconds:.0f}/s); mosquitto_sub saw {len(received)}"
     )
     print(
-        f"  CPU: board {board_cpu * 100:.2f} % of a core = {board_cpu / max(broker_cpu, 1e-6):.2f}x "
+        f"  CPU: board {board_cpu * 100:.2f} % of a core = "
+        f"{board_cpu / max(broker_cpu, 1e-6):.2f}x "
         f"the broker's own ({broker_cpu * 100:.2f} %); target under 5 %"
     )
     print(
