@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the agent and its tests need (binaries the tests start as real peers).
 APT_PACKAGES := mosquitto mosquitto-clients snmp snmpd iproute2 iputils-ping libsystemd-dev \
-	pkg-config gcc openipmi util-linux
+	pkg-config gcc openipmi util-linux chromium
 PYTEST_ARGS ?=
 # OpenStack's virtualpdu (an APC PDU emulator), a third-party peer for the PDU tests, in
 # its own virtualenv: it needs an old pysnmp (lextudio 5.x, asyncore) and pyasn1 < 0.6,

@@ -100,6 +100,7 @@ PART_COMMANDS: dict[str, str] = {
     "approve": "agent.report.cli_commands",
     "watch": "agent.report.cli_commands",
     "audit": "agent.report.cli_commands",
+    "board": "agent.board.cli_commands",
     "status": "agent.lifecycle.cli_commands",
     "runbook": "agent.lifecycle.cli_commands",
     "drill": "agent.lifecycle.cli_commands",

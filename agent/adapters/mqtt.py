@@ -98,6 +98,10 @@ class BrokerSettings:
     max_inflight: int = 20
     backoff_min: float = 0.5
     backoff_max: float = 30.0
+    # False keeps the broker session (subscriptions and queued QoS 1 messages) across a
+    # restart, for a subscriber that must not miss the stream (`cleanroom board`); the
+    # agent always starts clean (see _make_client).
+    clean_start: bool = True
 
     def parsed_urls(self) -> list[BrokerURL]:
         if not self.urls:
@@ -487,7 +491,7 @@ def _make_client(
         identifier=settings.client_id,
         protocol=aiomqtt.ProtocolVersion.V5,
         will=aio_will,
-        clean_start=True,
+        clean_start=settings.clean_start,
         keepalive=max(1, round(settings.keepalive)),
         timeout=settings.connect_timeout,
         max_inflight_messages=settings.max_inflight,

@@ -79,13 +79,16 @@ class Board:
         row.last_seq = max(row.last_seq, event.seq)
         row.last_seen = self.clock()
         row.last_event = event.kind
-        if event.kind == "alarm.raised":
-            name = f"{event.data.get('device', event.source)}:{event.data.get('name', '?')}"
-            if name not in row.alarms:
+        if event.kind in ("alarm.raised", "alarm.cleared"):
+            # Named as the status names them (wiring._snapshot): health's alarm events
+            # carry kind and sensor, not a name.
+            data = event.data
+            label = data.get("name") or f"{data.get('kind', '?')}/{data.get('sensor', '?')}"
+            name = f"{data.get('device', event.source)}:{label}"
+            if event.kind == "alarm.cleared":
+                row.alarms = [a for a in row.alarms if a != name]
+            elif name not in row.alarms:
                 row.alarms.append(name)
-        elif event.kind == "alarm.cleared":
-            name = f"{event.data.get('device', event.source)}:{event.data.get('name', '?')}"
-            row.alarms = [a for a in row.alarms if a != name]
 
     def as_json(self) -> list[dict[str, Any]]:
         return [vars(row) | {"alarms": list(row.alarms)} for _, row in sorted(self.racks.items())]
