@@ -63,8 +63,8 @@ class Measurement:
     """A number to read and scale into SI units: ``raw * scale``.
 
     When ``digits_oid`` is set (Raritan publishes a per-sensor decimal-digit count),
-    the scale is ``10 ** -digits`` read from that OID instead. A negative raw value is
-    the MIBs' "not supported" (-1) and reads as no value.
+    the scale is ``10 ** -digits`` read from that OID instead. A raw -1 is the MIBs'
+    "not supported" and reads as no value.
     """
 
     oid: str

@@ -324,7 +324,7 @@ def _scaled(device: str, measure: Measurement, values: dict[str, Value]) -> floa
     if raw is MISSING:
         return None
     number = expect_int(device, measure.oid, raw)
-    if number < 0:
+    if number == -1:
         return None  # the MIBs' "not supported" (-1)
     scale = measure.scale
     if measure.digits_oid is not None:

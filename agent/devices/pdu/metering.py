@@ -5,8 +5,8 @@ needs the metering: whole-unit totals, inlets (cords, infeeds), phases (lines), 
 (banks, circuits, branches, groups), outlets, and the environment probe. Each entry
 quotes its MIB object and unit; ``scale`` turns the raw integer into A, V, W, degC or
 %RH. Raritan publishes a decimal-digit count per sensor instead of a fixed scale:
-``digits`` names the object to read it from. Negative raw values are the MIBs' "not
-supported" (-1) and read as unknown.
+``digits`` names the object to read it from. A raw -1 is the MIBs' "not supported"
+and reads as unknown.
 
 A :class:`Table` is one walked column giving one reading per row, named by ``sensor``
 with ``{n}`` the row's number: the row index when it is one arc, otherwise 1..N in
@@ -18,8 +18,8 @@ ends with it and strips it (Raritan's sensor-type arc). Outlet tables
 table-size object, when it has one: with it a table without rows is "empty" (the device
 has the table and no rows), without it "absent".
 
-Reading names are the contract of ``/work`` issue 13 (inlet/current and inlet/power
-are whole-unit totals, which threshold configs use).
+Reading names are the contract of issue 13 (inlet/current and inlet/power are
+whole-unit totals, which threshold configs use).
 """
 
 from __future__ import annotations

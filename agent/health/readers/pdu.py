@@ -47,6 +47,9 @@ MAX_VOLT = 1_000.0
 TEMPERATURE_RANGE = (-40.0, 120.0)
 
 READ, ABSENT, EMPTY = "read", "absent", "empty"
+# PowerNet-MIB, DellrPDU-MIB and Sentry3/4-MIB: "Models that do not support this
+# feature will respond to this OID with a value of -1".
+NOT_SUPPORTED = -1
 _RANK = {"unreadable": 0, READ: 1, EMPTY: 2, ABSENT: 3}
 
 
@@ -241,6 +244,8 @@ def _scalar_value(scalar: Scalar, values: Mapping[str, Value]) -> tuple[float | 
     number = as_int(raw)
     if number is None:
         return None, f"{scalar.mib} ({scalar.oid}) answered {raw!r}, not an integer"
+    if number == NOT_SUPPORTED:
+        return None, f"{scalar.mib} ({scalar.oid}) answered -1: not supported or no probe"
     digits = values.get(scalar.digits, MISSING) if scalar.digits else None
     return _scale(number, scalar.scale, None if digits is MISSING else digits), ""
 
