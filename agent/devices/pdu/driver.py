@@ -88,6 +88,8 @@ class PduDriver:
         self.family = family
         # Multi-arc families: outlet number -> index, per device, learnt from a walk.
         self._indexes: dict[str, dict[int, str]] = {}
+        # Per device: whether it publishes switched rows (a metered model does not).
+        self._switched: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"PduDriver({self.family.key})"
@@ -159,6 +161,7 @@ class PduDriver:
             rows, switched = {}, False
         numbers = self._number(client, column, rows)
         self._indexes[device] = numbers
+        self._switched[device] = switched
         out: list[OutletReading] = []
         for number, index in sorted(numbers.items()):
             name = _name(names.get(index, MISSING))
@@ -189,7 +192,9 @@ class PduDriver:
     async def set_outlet(self, client: SnmpClient, outlet: int, on: bool) -> None:
         """Send the on or off command once. Does not check the result."""
         command = self._command(client, self.family.on if on else self.family.off)
-        await self._send(client, command, await self.outlet_index(client, outlet))
+        index = await self.outlet_index(client, outlet)
+        await self._check_switched(client, outlet, index)
+        await self._send(client, command, index)
 
     async def reboot_outlet(self, client: SnmpClient, outlet: int) -> None:
         """Send the PDU's own reboot (off, delay, on) command once."""
@@ -202,7 +207,9 @@ class PduDriver:
                 status="unsupported",
             )
         command = self._command(client, command)
-        await self._send(client, command, await self.outlet_index(client, outlet))
+        index = await self.outlet_index(client, outlet)
+        await self._check_switched(client, outlet, index)
+        await self._send(client, command, index)
 
     async def outlet_index(self, client: SnmpClient, outlet: int) -> str:
         """The row index of outlet ``outlet``: the number itself for one-arc families,
@@ -264,6 +271,29 @@ class PduDriver:
                 status="unsupported",
             )
         return command
+
+    async def _check_switched(self, client: SnmpClient, outlet: int, index: str) -> None:
+        """Refuse before writing to a model of a switched family that has no switched
+        outlets (a metered Dell, APC or Vertiv): its SET would only say notWritable."""
+        device = client.target.device
+        switched = self._switched.get(device)
+        state, listing = self.family.state, self.family.outlet_list
+        if (
+            switched is None
+            and listing is not None
+            and state is not None
+            and await client.get_one(state.oid(index)) is MISSING
+        ):
+            switched = await client.get_one(listing.oid(index)) is MISSING
+            self._switched[device] = switched
+        if switched is False:
+            raise NegativeReply(
+                device,
+                f"outlet {outlet} of this {self.family.vendor} PDU is not switched: the "
+                f"PDU publishes no {state.mib if state else 'outlet state'} row, only "
+                "metering (a metered model); use a switched PDU for this load",
+                status="unsupported",
+            )
 
     async def _send(self, client: SnmpClient, command: Command, index: str) -> None:
         unlock = self.family.unlock
