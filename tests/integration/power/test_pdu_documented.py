@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agent.adapters.snmp import SnmpClient, SnmpTarget
-from agent.devices.pdu import FAMILIES_BY_KEY, OutletState, PduDriver
+from agent.adapters.snmp import MISSING, SnmpClient, SnmpTarget
+from agent.devices.pdu import FAMILIES, FAMILIES_BY_KEY, OutletState, PduDriver
 from agent.errors import NegativeReply
 from agent.health.readers.pdu import PduReader
 from agent.health.sensors import Reading
@@ -46,6 +46,23 @@ def client(rack: SimulatedRack, name: str) -> SnmpClient:
 
 def by_sensor(readings: list[Reading]) -> dict[str, Reading]:
     return {r.sensor: r for r in readings}
+
+
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [("sentry3", "servertech_sentry3"), ("sentry4", "servertech_sentry4"), ("dell", "dell_rpdu")],
+)
+async def test_only_its_own_family_sentinels_answer(
+    rack: SimulatedRack, name: str, family: str
+) -> None:
+    async with client(rack, name) as snmp:
+        found = []
+        for candidate in FAMILIES:
+            oids = [s.oid for s in candidate.sentinels]
+            values = await snmp.get(oids)
+            if all(values[oid] is not MISSING for oid in oids):
+                found.append(candidate.key)
+    assert found == [family]
 
 
 async def test_sentry3_reads_both_towers_with_unique_numbers(rack: SimulatedRack) -> None:

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agent.adapters.snmp import SnmpClient, SnmpTarget
-from agent.devices.pdu import FAMILIES_BY_KEY, OutletState, PduDriver
+from agent.adapters.snmp import MISSING, SnmpClient, SnmpTarget
+from agent.devices.pdu import FAMILIES, FAMILIES_BY_KEY, OutletState, PduDriver
 from agent.health.readers.pdu import PduReader
 from agent.health.sensors import Reading
 from agent.sim.snmp import RecordingSpec, SimulatedRack
@@ -98,6 +98,11 @@ EXPECTED = {
 }
 
 
+# A Geist WatchDog 15 climate monitor (iot/, sysObjectID 21239.42.1.31): it speaks
+# GEIST-V4-MIB under 21239.5.1 and must not pass for a Vertiv/Geist PDU.
+GEIST_SENSOR = "geist-temperature-sensor"
+
+
 @pytest_asyncio.fixture
 async def rack(tmp_path: Path) -> AsyncIterator[SimulatedRack]:
     data = _data_dir()
@@ -105,6 +110,8 @@ async def rack(tmp_path: Path) -> AsyncIterator[SimulatedRack]:
         RecordingSpec(name, static_copy(data / f"{name}.snmprec", tmp_path / f"{name}.snmprec"))
         for name in EXPECTED
     ]
+    sensor = data.parent / "iot" / f"{GEIST_SENSOR}.snmprec"
+    specs.append(RecordingSpec(GEIST_SENSOR, static_copy(sensor, tmp_path / sensor.name)))
     async with SimulatedRack(specs) as served:
         yield served
 
@@ -121,6 +128,31 @@ def by_sensor(readings: list[Reading]) -> dict[str, Reading]:
 def value(got: dict[str, Reading], sensor: str) -> float | None:
     assert sensor in got, f"no {sensor} reading"
     return got[sensor].value
+
+
+async def answering_families(rack: SimulatedRack, name: str) -> list[str]:
+    """The families whose every sentinel answers on this device, in FAMILIES order."""
+    async with client(rack, name) as snmp:
+        found = []
+        for family in FAMILIES:
+            oids = [s.oid for s in family.sentinels]
+            values = await snmp.get(oids)
+            if all(values[oid] is not MISSING for oid in oids):
+                found.append(family.key)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_rpdu2g_firmware_answers_both_apc_generations(rack: SimulatedRack, name: str) -> None:
+    # rPDU2IdentModelNumber.1 (26.2.1.8.1) and rPDUIdentModelNumber.0 (12.1.5.0) both
+    # answer: the sysObjectID hint (318.1.3.4.6 / .8, both rPDU2's) has to decide.
+    assert await answering_families(rack, name) == ["apc_rpdu2", "apc_rpdu"]
+    assert "1.3.6.1.4.1.318.1.3.4.8" in FAMILIES_BY_KEY["apc_rpdu2"].sys_object_ids
+    assert "1.3.6.1.4.1.318.1.3.4.6" in FAMILIES_BY_KEY["apc_rpdu2"].sys_object_ids
+
+
+async def test_a_geist_climate_sensor_is_no_pdu(rack: SimulatedRack) -> None:
+    assert await answering_families(rack, GEIST_SENSOR) == []
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

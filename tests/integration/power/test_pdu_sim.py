@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.adapters.snmp import MISSING, SnmpClient, SnmpTarget
 from agent.devices.detect import detect, resolve_driver
-from agent.devices.pdu import OutletState
+from agent.devices.pdu import FAMILIES, OutletState
 from agent.errors import NegativeReply, PolicyRefusal
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
 from agent.sim import snmp as sim
@@ -64,6 +64,22 @@ async def test_auto_detection_picks_the_family(rack: sim.SimulatedRack, family: 
         detection = await detect(snmp)
     assert detection.family is not None, detection.describe()
     assert detection.family.key == SIMULATED[family]
+
+
+@pytest.mark.parametrize("family", families())
+async def test_the_simulator_answers_its_family_sentinels_and_no_other(
+    rack: sim.SimulatedRack, family: str
+) -> None:
+    """What detection by sentinels relies on: every sentinel of the simulated family
+    answers, and no other family's full sentinel set does."""
+    async with SnmpClient(target(rack, family)) as snmp:
+        matched = []
+        for candidate in FAMILIES:
+            oids = [s.oid for s in candidate.sentinels]
+            values = await snmp.get(oids)
+            if all(values[oid] is not MISSING for oid in oids):
+                matched.append(candidate.key)
+    assert matched == [SIMULATED[family]]
 
 
 @pytest.mark.parametrize("family", families())
