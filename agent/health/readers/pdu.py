@@ -134,6 +134,17 @@ class PduReader:
                 raise result  # DeviceUnreachable, cancellation: the poller's business
             else:
                 walked[col] = result
+        listing = family.outlet_list
+        if listing is not None and family.state is not None and not walked.get(family.state.column):
+            # No switched rows (a metered model, or a family without switching): the
+            # outlets are listed from the metered table. Walked only then.
+            try:
+                walked[listing.column] = await self.client.walk(listing.column)
+            except (ProtocolError, NegativeReply) as exc:
+                failed[listing.column] = str(exc)
+                walked[listing.column] = []
+        elif listing is not None and family.state is None:
+            walked[listing.column] = await self.client.walk(listing.column)
         for col in todo:
             if walked[col]:
                 self._digits_cache[col] = walked[col]
@@ -162,11 +173,9 @@ def scalar_oids(family: PduFamily, metering: Metering) -> list[str]:
 
 
 def walked_columns(family: PduFamily, metering: Metering) -> tuple[list[str], list[str]]:
-    """(measured columns, decimal-digit columns) a poll walks."""
-    measured: list[str] = []
-    for col in (family.state, family.outlet_list):
-        if col is not None:
-            measured.append(col.column)
+    """(measured columns, decimal-digit columns) a poll walks. The family's outlet list
+    is walked only when the state column has no rows (see PduReader._walk_all)."""
+    measured: list[str] = [family.state.column] if family.state is not None else []
     digits: list[str] = []
     for table in metering.tables:
         measured.append(table.column)
@@ -197,22 +206,27 @@ def table_status(
         if old is None or _RANK[status.partition(":")[0]] < _RANK[old.partition(":")[0]]:
             out[mib] = status
 
-    def walk_status(col: str, size: str | None, suffix: str = "") -> str:
+    def walk_status(col: str, size: str | None, suffix: str = "", size_mib: str = "") -> str:
         if col in failed:
             return f"unreadable: {failed[col]}"
         rows = column(walked.get(col, []), col)
         if any(index.endswith(suffix) for index in rows):
             return READ
-        if size is not None and values.get(size, MISSING) is not MISSING:
-            return EMPTY
-        return ABSENT
+        if size is None or values.get(size, MISSING) is MISSING:
+            return ABSENT
+        promised = as_int(values.get(size))
+        if size_mib and promised is not None and promised > 0:
+            # The walk ended without a row although the table-size object counts some:
+            # the device stopped the walk (an error it did not report as one).
+            return f"unreadable: {size_mib} says {promised} rows, the walk of {col} returned none"
+        return EMPTY
 
     count = family.outlet_count.oid if family.outlet_count else None
     for col in (family.state, family.outlet_list):
-        if col is not None:
+        if col is not None and (col.column in walked or col.column in failed):
             put(col.mib, walk_status(col.column, count))
     for table in metering.tables:
-        put(table.mib, walk_status(table.column, table.size, table.suffix))
+        put(table.mib, walk_status(table.column, table.size, table.suffix, table.size_mib))
     for scalar in (
         metering.inlet_current,
         metering.inlet_power,

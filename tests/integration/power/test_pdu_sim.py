@@ -16,8 +16,10 @@ from agent.adapters.snmp import MISSING, SnmpClient, SnmpTarget
 from agent.devices.detect import detect, resolve_driver
 from agent.devices.pdu import FAMILIES, OutletState
 from agent.errors import NegativeReply, PolicyRefusal
+from agent.health.readers.pdu import PduReader
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
 from agent.sim import snmp as sim
+from agent.sim.snmp.values import parse_oid
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -136,3 +138,31 @@ async def test_missing_outlet_and_protected_outlet(rack: sim.SimulatedRack, fami
                 snmp, driver, 1, True, remote=True, protected=frozenset({1}), policy=FAST
             )
         assert (await driver.read_outlet(snmp, 1)).state is OutletState.OFF
+
+
+async def test_a_table_the_device_errors_on_is_unreadable_not_empty(
+    rack: sim.SimulatedRack,
+) -> None:
+    """genErr on the first metered-outlet power row ends that walk with no row although
+    rPDU2OutletMeteredTableSize counts eight: the table is reported unreadable, not
+    empty; the rest of the poll is read and other tables keep their own status.
+
+    (The error also spoils any GETBULK answer that reaches that row, e.g. the walk of
+    the column before it: until the adapter retries with fewer repetitions, that
+    column is unreadable too, and says so.)"""
+    outlet_power = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7"  # rPDU2OutletMeteredStatusPower
+    faults = rack.device("pdu-apc_rpdu2").faults
+    faults.fail_oid(parse_oid(f"{outlet_power}.1"), "genErr")
+    try:
+        async with SnmpClient(target(rack, "apc_rpdu2")) as snmp:
+            reader = PduReader("pdu-apc_rpdu2", snmp, "apc_rpdu2")
+            got = {r.sensor: r for r in await reader.read(0.0)}
+    finally:
+        faults.clear()
+    status = reader.last_tables["PowerNet-MIB::rPDU2OutletMeteredStatusPower"]
+    assert status.startswith("unreadable: PowerNet-MIB::rPDU2OutletMeteredTableSize says 8"), status
+    assert "outlet/1/power" not in got
+    assert reader.last_tables["PowerNet-MIB::rPDU2PhaseStatusCurrent"] == "read"
+    assert reader.last_tables["PowerNet-MIB::rPDU2OutletSwitchedStatusState"] == "read"
+    assert got["phase/1/current"].status == "ok"
+    assert got["outlet/3/state"].value == 1.0
