@@ -43,7 +43,12 @@ CYBERPOWER = PduFamily(
     vendor="CyberPower",
     mib=CPS,
     sys_object_ids=(ent("3808.1.1.3"),),
-    sentinels=(Scalar(ent("3808.1.1.3.1.5.0"), f"{CPS}::ePDUIdentModelNumber"),),
+    # The ident model and the first row of the ePDU load table (metered and switched
+    # models alike have it); a CyberPower UPS (3808.1.1.1) has neither.
+    sentinels=(
+        Scalar(ent("3808.1.1.3.1.5.0"), f"{CPS}::ePDUIdentModelNumber"),
+        Scalar(ent("3808.1.1.3.2.3.1.1.2.1"), f"{CPS}::ePDULoadStatusLoad"),
+    ),
     on=Command(ent("3808.1.1.3.3.3.1.1.4"), 1, f"{CPS}::ePDUOutletControlOutletCommand"),
     off=Command(ent("3808.1.1.3.3.3.1.1.4"), 2, f"{CPS}::ePDUOutletControlOutletCommand"),
     reboot=Command(ent("3808.1.1.3.3.3.1.1.4"), 3, f"{CPS}::ePDUOutletControlOutletCommand"),
