@@ -10,13 +10,21 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := mosquitto mosquitto-clients snmp snmpd iproute2 iputils-ping libsystemd-dev \
 	pkg-config gcc openipmi util-linux
 PYTEST_ARGS ?=
+# OpenStack's virtualpdu (an APC PDU emulator), a third-party peer for the PDU tests, in
+# its own virtualenv: it needs an old pysnmp (lextudio 5.x, asyncore) and pyasn1 < 0.6,
+# which must not meet the project's pysnmp 7. Installed --no-deps because its declared
+# libvirt-python builds only against libvirt's C headers, and the tests run virtualpdu's
+# core with no outlet mapped to a VM, so libvirt is never loaded
+# (tests/integration/devices/virtualpdu_main.py).
+VPDU_VENV := .venv-virtualpdu
+VPDU_STAMP := $(VPDU_VENV)/.installed
 
 .PHONY: demo test lint bench sysdeps venv clean image image-training image-test kernel-lab
 
 demo: sysdeps $(STAMP)
 	$(VENV)/bin/cleanroom demo
 
-test: sysdeps $(STAMP) kernel-lab
+test: sysdeps $(STAMP) $(VPDU_STAMP) kernel-lab
 	$(PY) -m pytest -m "not bench" $(PYTEST_ARGS)
 
 # The VM the kernel_lab tests run in (qemu, virtme-ng, Debian's kernel): root only; without
@@ -48,6 +56,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(VPDU_STAMP): Makefile
+	test -x $(VPDU_VENV)/bin/python || $(PYTHON) -m venv $(VPDU_VENV)
+	$(VPDU_VENV)/bin/python -m pip install --quiet --no-deps 'virtualpdu>=2.2,<2.3'
+	$(VPDU_VENV)/bin/python -m pip install --quiet 'pbr' 'pysnmp-lextudio>=5,<6' \
+		'pyasn1>=0.5.1,<0.6' 'pyasn1-modules>=0.3,<0.4' "pyasyncore; python_version >= '3.12'"
+	touch $(VPDU_STAMP)
+
 # The controller's OS image (Debian 12, the agent in /opt/cleanroom, read-only root,
 # signed manifest) and its boot test under qemu: root, minutes; see image-build/README.md.
 image:
@@ -60,4 +75,4 @@ image-test: image-training
 	image-build/boot-test.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) $(VPDU_VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -46,6 +46,16 @@ class NegativeReply(DeviceError):
         super().__init__(device, message)
 
 
+class TableUnreadable(NegativeReply):
+    """The device answered reads of one table (``oid``, the walked subtree) with an
+    error-status (genErr, noAccess...): that table is unreadable, the device and its
+    other tables may be fine. Callers report it per table instead of giving up."""
+
+    @property
+    def table(self) -> str:
+        return self.oid
+
+
 class ProtocolError(DeviceError):
     """The device answered garbage: a malformed reply or a value of the wrong type."""
 

@@ -77,7 +77,7 @@ from agent.adapters.snmp_types import (
 )
 from agent.adapters.snmp_walk import SyncSnmpSession, WalkThreads
 from agent.cancel import delivered
-from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError
+from agent.errors import DeviceUnreachable, NegativeReply, ProtocolError, TableUnreadable
 
 if TYPE_CHECKING:
     from agent.adapters.snmp_write import SnmpWriter
@@ -125,8 +125,7 @@ _PRIV_KEYS = {"DES": DesKey, "AES": Aes128Key, "AES-192": Aes192Key, "AES-256": 
 # when a v3 session has been idle that long. We refresh a little earlier.
 _V3_REFRESH_AFTER = 120.0
 _BACKOFF_CAP = 5.0
-# gufo-snmp 0.13 sends and receives through a 4080-byte buffer (src/buf/buffer.rs).
-_GUFO_MAX_MESSAGE = 4080
+_GUFO_MAX_MESSAGE = snmp_walk.GUFO_MAX_MESSAGE
 # The Python types gufo-snmp decodes SNMP values into that are ours too (see Value).
 _DECODED = frozenset({int, bytes, str})
 
@@ -138,6 +137,7 @@ class SnmpStats:
     requests: int = 0  # operations attempted: a GET, a whole walk, a SET, a v3 discovery
     timeouts: int = 0
     retries: int = 0
+    adapted: int = 0  # walks done again with fewer repetitions or by GETNEXT
 
 
 class _Session(Generic[S]):
@@ -185,6 +185,13 @@ class SnmpClient:
         self._engine_id: bytes | None = None
         self._writer: SnmpWriter | None = None
         self._open = False
+
+    @property
+    def uses_getbulk(self) -> bool:
+        """False once this device (host:port) was found to leave GETBULK unanswered or
+        refused while GETNEXT worked: its walks then go by GETNEXT, one row per round
+        trip, for every client of this process."""
+        return _peer(self.target).getbulk
 
     async def __aenter__(self) -> Self:
         self._open = True
@@ -244,15 +251,23 @@ class SnmpClient:
         return await self._read(what, partial(self._aio_attempt, op))
 
     async def walk(self, subtree: str) -> list[tuple[str, Value]]:
-        """Every (oid, value) under ``subtree``, in agent order, by GETBULK.
+        """Every (oid, value) under ``subtree``, in agent order, by GETBULK (by GETNEXT
+        for a device without GETBULK, see ``uses_getbulk``).
 
         A timeout restarts the walk from the top (a retry): resuming mid-table could mix
-        rows from two moments without the caller knowing. The walk runs in a worker
-        thread (``snmp_walk``); cancelling the caller returns at once.
+        rows from two moments without the caller knowing. An answer too big restarts it
+        with fewer repetitions, down to GETNEXT. The walk runs in a worker thread
+        (``snmp_walk``); cancelling the caller returns at once.
+
+        Raises ``TableUnreadable`` (a ``NegativeReply``) when the agent answers reads in
+        ``subtree`` with an error-status: the caller reports that table as unreadable
+        and goes on with the others. ``DeviceUnreachable`` means the device itself did
+        not answer.
         """
         check_oid(subtree)
         what = f"walk {subtree}"
-        rows = await self._read(what, partial(self._walk_attempt, what, subtree))
+        attempts: list[None] = []  # one entry per attempt: the first one probes
+        rows = await self._read(what, partial(self._walk_attempt, what, subtree, attempts))
         # Hot path (pollers walk thousands of rows): gufo's (oid, value) tuples are our
         # rows already, so the only pass is one type check over all of them (a set
         # comprehension, not a decode call per row); a bad row is then located.
@@ -337,18 +352,69 @@ class SnmpClient:
         self._idle.append(slot)
         return result
 
-    async def _walk_attempt(self, what: str, subtree: str) -> list[tuple[str, ValueType]]:
-        """One whole walk on a synchronous session, in a worker thread."""
+    async def _walk_attempt(
+        self, what: str, subtree: str, attempts: list[None]
+    ) -> list[tuple[str, ValueType]]:
+        """One whole walk in a worker thread, adapted to what the device can answer.
+
+        The fast path is one GETBULK walk of ``max_repetitions`` (or of what this
+        subtree was last walked with). An answer too big is walked again with half as
+        many repetitions, down to GETNEXT; GETBULK unanswered or refused where GETNEXT
+        answers is walked again by GETNEXT, and when that walk completes the device is
+        remembered as one without GETBULK. Each new walk takes a fresh session, so a
+        late answer to the old one cannot be mistaken for the new one's.
+        """
         self._check_open()  # again: the client may have closed while we waited for a slot
         threads = self._threads
         assert threads is not None  # set whenever the client is open
-        slot = await self._sync_session(threads)
-        self.stats.requests += 1
         target = self.target
+        peer = _peer(target)
         where = (target.device, f"{what} on {target.host}:{target.port}")
-        rows = await threads.run(
-            partial(snmp_walk.walk, slot.session, subtree, target.max_repetitions, where)
-        )
+        repetitions = peer.repetitions(subtree, target.max_repetitions)
+        probe = not attempts  # GETNEXT witnesses a GETBULK timeout on the first attempt only
+        attempts.append(None)
+        refused: snmp_walk.BulkRefused | None = None
+        while True:
+            slot = await self._sync_session(threads)
+            self.stats.requests += 1
+            job = partial(snmp_walk.walk, slot.session, subtree, repetitions, where, probe=probe)
+            try:
+                rows = await threads.run(job)
+            except snmp_walk.TooBig as exc:
+                if repetitions == 0:
+                    raise ProtocolError(
+                        target.device,
+                        f"{where[1]}: {exc}; one row is too large for this client: "
+                        "walk a smaller subtree or read that object some other way",
+                    ) from exc
+                repetitions = repetitions // 2 if repetitions >= 4 else 0
+                peer.cap(subtree, repetitions)
+                self.stats.adapted += 1
+                log.info(
+                    "%s: %s: %s; walking it again %s",
+                    target.device,
+                    where[1],
+                    exc,
+                    f"with {repetitions} repetitions" if repetitions else "by GETNEXT",
+                )
+                continue
+            except snmp_walk.BulkRefused as exc:
+                refused = exc
+                repetitions = 0
+                self.stats.adapted += 1
+                continue
+            except snmp_walk.ErrorStatus as exc:
+                raise TableUnreadable(
+                    target.device,
+                    f"{where[1]}: {exc}, so the table under {subtree} cannot be read; "
+                    "the agent fails on it (firmware, or an object it cannot serve): report "
+                    "this table as unreadable and read the others",
+                    status=exc.name,
+                    oid=subtree,
+                ) from exc
+            break
+        if refused is not None:
+            peer.no_getbulk(target, str(refused))  # GETNEXT walked it where GETBULK did not
         slot.last_used = time.monotonic()
         self._idle_sync.append(slot)
         return rows
@@ -483,6 +549,58 @@ class SnmpClient:
                 f"SnmpClient for {self.target.device!r} used outside 'async with'; "
                 "open it with 'async with SnmpClient(target) as snmp:'"
             )
+
+
+class _Peer:
+    """What one device (host:port) was found to answer, for every client of this process.
+
+    A module-level registry and not a client attribute: pollers, probes and actions each
+    open their own SnmpClient for the same device, often one per operation, and a device
+    that drops GETBULK would otherwise cost every new client two timeouts before its first
+    walk. Keyed by "host:port" because that is the agent; entries are a few bytes per
+    device and live as long as the process.
+    """
+
+    __slots__ = ("_caps", "getbulk", "seen")
+
+    def __init__(self) -> None:
+        self.getbulk = True
+        self.seen = ""
+        self._caps: dict[str, int] = {}  # subtree -> repetitions that fit
+
+    def repetitions(self, subtree: str, configured: int) -> int:
+        """0 (GETNEXT) for a device without GETBULK, else what last fit this subtree."""
+        if not self.getbulk:
+            return 0
+        return min(configured, self._caps.get(subtree, configured))
+
+    def cap(self, subtree: str, repetitions: int) -> None:
+        self._caps[subtree] = repetitions
+
+    def no_getbulk(self, target: SnmpTarget, seen: str) -> None:
+        if not self.getbulk:
+            return
+        self.getbulk = False
+        self.seen = seen
+        log.warning(
+            "%s (%s:%s): %s; walking this device by GETNEXT from now on (slower, one "
+            "round trip per row)",
+            target.device,
+            target.host,
+            target.port,
+            seen,
+        )
+
+
+_PEERS: dict[str, _Peer] = {}
+
+
+def _peer(target: SnmpTarget) -> _Peer:
+    key = f"{target.host}:{target.port}"
+    peer = _PEERS.get(key)
+    if peer is None:
+        peer = _PEERS[key] = _Peer()
+    return peer
 
 
 def backoff_delay(base: float, attempt: int, rng: random.Random) -> float:

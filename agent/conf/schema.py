@@ -85,7 +85,7 @@ class Pdu(_SnmpDevice, frozen=True, kw_only=True, forbid_unknown_fields=True):
     protected_outlets: list[int] = []
 
 
-SwitchDriver = Literal["auto", "qbridge", "linux-bridge"]
+SwitchDriver = Literal["auto", "qbridge", "linux-bridge", "cisco-ios"]
 PortRole = Literal["server", "storage", "uplink", "controller", "trunk", "drill", "unused"]
 
 

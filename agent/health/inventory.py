@@ -13,9 +13,11 @@ from agent.adapters.redfish import RedfishClient
 from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.conf.schema import Bmc, RackConfig, Server
 from agent.devices.bmc import BmcTiming
+from agent.devices.detect import AUTO
 from agent.health.readers.base import Reader
 from agent.health.readers.bmc import BmcReader
 from agent.health.readers.controller import ControllerReader
+from agent.health.readers.detecting import DetectingPduReader
 from agent.health.readers.pdu import PduReader
 from agent.health.readers.switch import SwitchReader
 from agent.health.readers.ups import UpsReader
@@ -70,7 +72,11 @@ async def open_readers(
 
     for pdu in config.pdu:
         client = await snmp(pdu.id, pdu.host, pdu.snmp_port, pdu.credentials)
-        readers[pdu.id] = PduReader(pdu.id, client, pdu.driver)
+        readers[pdu.id] = (
+            DetectingPduReader(pdu.id, client)
+            if pdu.driver == AUTO
+            else PduReader(pdu.id, client, pdu.driver)
+        )
     for ups in config.ups:
         readers[ups.id] = UpsReader(
             ups.id, await snmp(ups.id, ups.host, ups.snmp_port, ups.credentials)

@@ -49,6 +49,7 @@ class DeviceCheck:
     error: str = ""
     model_match: bool | None = None
     firmware: FirmwareCheck | None = None
+    expected_outlets: int | None = None  # a PDU's `outlets` in rack.toml
     blocking: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -152,6 +153,18 @@ async def _check_device(
             f"model mismatch: the inventory says {check.inventory_model!r}, the device says "
             f"{ident.model!r}; fix the rack config or swap the device"
         )
+    if (
+        check.expected_outlets is not None
+        and ident.outlets is not None
+        and ident.outlets != check.expected_outlets
+    ):
+        # A warning, not a block: the outlets the config uses may all exist (a 16-outlet
+        # reading of a 24-outlet PDU is a tower or table the driver did not see).
+        check.problems.append(
+            f"outlet count: rack.toml says {check.expected_outlets} outlets, the PDU "
+            f"reports {ident.outlets}; check `outlets` for this PDU, its driver, or the "
+            "unit (a daisy-chained or two-tower PDU)"
+        )
     check.firmware = check_firmware(baselines, ident, check.inventory_model)
     if check.firmware.verdict != "approved":
         check.problems.append(f"firmware {check.firmware.verdict}: {check.firmware.detail}")
@@ -188,7 +201,11 @@ async def run(
     async with AsyncExitStack() as stack:
         if readers is None:
             readers = await open_readers(config, stack, controller=False)
-        checks = [DeviceCheck(device, role, model) for device, (role, model) in roles.items()]
+        outlets = {p.id: p.outlets for p in config.pdu}
+        checks = [
+            DeviceCheck(device, role, model, expected_outlets=outlets.get(device))
+            for device, (role, model) in roles.items()
+        ]
         missing = [c for c in checks if c.device not in readers]
         for check in missing:
             check.error = "no reader for this device"

@@ -126,3 +126,5 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     firmware: str = ""
     sys_object_id: str = ""
     sys_descr: str = ""
+    # Outlets the device reports (PDUs only; None where it does not say or is no PDU).
+    outlets: int | None = None

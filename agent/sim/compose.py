@@ -28,7 +28,14 @@ from agent.errors import ConfigError
 from agent.sim.apps import AppHost
 from agent.sim.redfish import RedfishBmcSim
 from agent.sim.redfish_resources import Identity
-from agent.sim.snmp import PduSpec, SimCredentials, SimulatedRack, SwitchSpec, UpsSpec
+from agent.sim.snmp import (
+    CiscoSwitchSpec,
+    PduSpec,
+    SimCredentials,
+    SimulatedRack,
+    SwitchSpec,
+    UpsSpec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +139,13 @@ def build_specs(
         if sw.driver == "linux-bridge":
             continue  # a Linux bridge is real, not simulated: the network lab provides it
         connected = {p.number for p in sw.ports if p.role != "unused"}
+        # A switch configured for the cisco-ios driver is simulated as a Catalyst.
+        switch_spec = CiscoSwitchSpec if sw.driver == "cisco-ios" else SwitchSpec
         specs.append(
-            SwitchSpec(
+            switch_spec(
                 id=sw.id,
                 ports=sw.port_count,
-                model=sw.model or "SIM-TOR-24X",
+                model=sw.model or switch_spec.model,
                 connected=frozenset(connected),
                 credentials=cred[sw.credentials],
                 port=sw.snmp_port,
@@ -256,8 +265,10 @@ class SimRack:
         devices |= {u.id: u.credentials for u in self.config.ups}
         for spec in self.specs:
             host, port = self.snmp.endpoint(spec.id)
-            kind = {PduSpec: "pdu", SwitchSpec: "switch", UpsSpec: "ups"}[type(spec)]
+            kind = {PduSpec: "pdu", UpsSpec: "ups"}.get(type(spec), "switch")
             family = spec.family if isinstance(spec, PduSpec) else kind
+            if isinstance(spec, CiscoSwitchSpec):
+                family = "cisco-ios"
             out.append(SimEndpoint(spec.id, kind, family, "snmp", host, port, devices[spec.id]))
         for server_id, bmc in self.bmcs.items():
             out.append(

@@ -32,22 +32,23 @@ from agent.adapters.snmp import (
     expect_oid,
 )
 from agent.conf.schema import Switch
-from agent.devices.switch import portlist
+from agent.devices.switch import mibs, portlist
 from agent.devices.switch.driver import Culprit, SwitchDiff
 from agent.devices.switch.model import ActualSwitch
 from agent.devices.switch.qbridge_quirks import QBridgeProfile, profile_for
 from agent.devices.switch.qbridge_stages import Write, plan_writes
 from agent.errors import NegativeReply, ProtocolError
 
-SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
-BASE_PORT_IF_INDEX = "1.3.6.1.2.1.17.1.4.1.2"
-VLAN_STATIC = "1.3.6.1.2.1.17.7.1.4.3.1"
-EGRESS = VLAN_STATIC + ".2"
-UNTAGGED = VLAN_STATIC + ".4"
-ROW_STATUS = VLAN_STATIC + ".5"
-PVID = "1.3.6.1.2.1.17.7.1.4.5.1.1"
-IF_ADMIN = "1.3.6.1.2.1.2.2.1.7"
-IF_OPER = "1.3.6.1.2.1.2.2.1.8"
+# The OIDs, each with its MIB name, are in `mibs` (shared with the survey and cisco_ios).
+SYS_OBJECT_ID = mibs.SYS_OBJECT_ID
+BASE_PORT_IF_INDEX = mibs.BASE_PORT_IF_INDEX
+VLAN_STATIC = mibs.VLAN_STATIC
+EGRESS = mibs.STATIC_EGRESS
+UNTAGGED = mibs.STATIC_UNTAGGED
+ROW_STATUS = mibs.STATIC_ROW_STATUS
+PVID = mibs.PVID
+IF_ADMIN = mibs.IF_ADMIN
+IF_OPER = mibs.IF_OPER
 UP, DOWN = 1, 2
 ACTIVE = 1
 

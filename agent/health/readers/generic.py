@@ -283,6 +283,7 @@ class GenericReader:
         self.client = client
         self._names: dict[str, Value] | None = None
         self._has_ups: bool | None = None
+        self._ups = ups_mib.UpsDriver()  # remembers the UPS family it detects
 
     async def read(self, ts: float) -> list[Reading]:
         from agent.health.readers.ups import status_readings  # noqa: PLC0415 - avoid a cycle
@@ -296,7 +297,7 @@ class GenericReader:
         out += decode_entity_sensors(
             self.device, await self.client.walk(ENT_SENSOR), self._names, ts
         )
-        driver = ups_mib.UpsDriver()
+        driver = self._ups
         if self._has_ups is None:
             self._has_ups = await driver.is_ups(self.client)
         if self._has_ups:

@@ -98,6 +98,7 @@ class PduReader:
             serial=ident.serial or "",
             firmware=ident.firmware or "",
             sys_object_id=ident.sys_object_id,
+            outlets=ident.outlet_count,
         )
 
     async def read(self, ts: float) -> list[Reading]:

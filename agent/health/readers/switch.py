@@ -2,8 +2,8 @@
 temperatures and fans (ENTITY-SENSOR-MIB), identity from ENTITY-MIB's chassis entry.
 
 VLAN state is not health: the network part reads and repairs it. The read-only VLAN
-view used by ``cleanroom probe`` is here (:func:`read_vlans`) because probing must work
-on a switch that is in no config.
+view used by ``cleanroom probe`` is here (:func:`read_vlans`, over the switch survey)
+because probing must work on a switch that is in no config.
 """
 
 from __future__ import annotations
@@ -12,18 +12,15 @@ import asyncio
 from dataclasses import dataclass
 
 from agent.adapters.snmp import SnmpClient, Value
-from agent.devices.switch import portlist
+from agent.devices.enterprises import vendor_of
+from agent.devices.switch.survey import chassis, survey
 from agent.health.readers import generic
-from agent.health.readers.base import as_int, column
+from agent.health.readers.base import column
 from agent.health.sensors import Identity, Reading
 
 FAMILY = "qbridge"
 # Columns walked each poll: one walk per column keeps the reply to the rows we decode.
 IF_COLUMNS = (generic.IF_OPER, generic.IF_ADMIN, generic.IF_IN_ERRORS, generic.IF_OUT_ERRORS)
-QBRIDGE = "1.3.6.1.2.1.17.7.1"
-PVID = f"{QBRIDGE}.4.5.1.1"  # dot1qPvid.<bridge port>
-STATIC_EGRESS = f"{QBRIDGE}.4.3.1.2"  # dot1qVlanStaticEgressPorts.<vid>
-STATIC_UNTAGGED = f"{QBRIDGE}.4.3.1.4"  # dot1qVlanStaticUntaggedPorts.<vid>
 
 
 class SwitchReader:
@@ -56,12 +53,15 @@ class SwitchReader:
 
     async def identify(self) -> Identity:
         system = generic.decode_system(await self.client.get(list(generic.SYSTEM_OIDS)))
-        model, serial, revision = generic.entity_identity(
-            await self.client.walk(generic.ENT_PHYSICAL)
-        )
+        entity = await self.client.walk(generic.ENT_PHYSICAL)
+        # The chassis row (entPhysicalClass chassis(3)), else the first row with a model.
+        model, serial, revision = chassis(entity)
+        if not model:
+            model, serial, revision = generic.entity_identity(entity)
         return Identity(
             device=self.device,
             family=FAMILY,
+            vendor=vendor_of(system.object_id),
             model=model,
             serial=serial,
             firmware=revision,
@@ -94,33 +94,8 @@ class PortVlans:
 
 
 async def read_vlans(client: SnmpClient) -> list[PortVlans]:
-    """Each bridge port's PVID and VLAN membership (Q-BRIDGE-MIB static table), read only."""
-    base, pvids, egress, untagged = await asyncio.gather(
-        client.walk(generic.BASE_PORT_IFINDEX),
-        client.walk(PVID),
-        client.walk(STATIC_EGRESS),
-        client.walk(STATIC_UNTAGGED),
-    )
-    if_index = {port: idx for idx, port in generic.decode_base_ports(base).items()}
-    pvid = {int(k): as_int(v) for k, v in column(pvids, PVID).items() if k.isdigit()}
-    members: dict[int, set[int]] = {}
-    plain: dict[int, set[int]] = {}
-    for target, rows, prefix in (
-        (members, egress, STATIC_EGRESS),
-        (plain, untagged, STATIC_UNTAGGED),
-    ):
-        for vid, raw in column(rows, prefix).items():
-            if vid.isdigit() and isinstance(raw, bytes):
-                for port in portlist.decode(raw):
-                    target.setdefault(port, set()).add(int(vid))
-    numbers = sorted(set(if_index) | set(pvid) | set(members))
-    return [
-        PortVlans(
-            port=p,
-            if_index=if_index.get(p),
-            pvid=pvid.get(p),
-            untagged=tuple(sorted(plain.get(p, set()))),
-            tagged=tuple(sorted(members.get(p, set()) - plain.get(p, set()))),
-        )
-        for p in numbers
-    ]
+    """Each port's PVID and VLAN membership, read only: the switch survey's ports
+    (`agent.devices.switch.survey`: Q-BRIDGE static, else current table, else Cisco
+    vmVlan and trunks)."""
+    found = await survey(client)
+    return [PortVlans(p.port, p.if_index, p.pvid, p.untagged, p.tagged) for p in found.ports]

@@ -1,5 +1,5 @@
-"""SNMP device simulators: switched PDUs, a top-of-rack switch, a UPS and recorded
-devices, served over real UDP by pysnmp, with fault injection and a SET log.
+"""SNMP device simulators: switched PDUs, a top-of-rack switch (Q-BRIDGE, or Cisco IOS),
+a UPS and recorded devices, served over real UDP by pysnmp, with fault injection and a SET log.
 
 Independent of the agent's drivers on purpose: nothing here imports agent.power,
 agent.network, agent.health or agent.adapters.
@@ -12,9 +12,12 @@ from agent.sim.snmp.recording import RecordedDevice, RecordingSpec, parse_snmpre
 from agent.sim.snmp.scenario import FaultStep, load_scenario, parse_steps
 from agent.sim.snmp.setlog import SetLog, SetLogEntry
 from agent.sim.snmp.switch import PortState, SwitchModel, SwitchSpec
+from agent.sim.snmp.switch_cisco import CiscoSwitchModel, CiscoSwitchSpec
 from agent.sim.snmp.ups import UpsModel, UpsSpec
 
 __all__ = [
+    "CiscoSwitchModel",
+    "CiscoSwitchSpec",
     "FaultStep",
     "Faults",
     "PduModel",

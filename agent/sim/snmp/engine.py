@@ -33,6 +33,7 @@ from typing import Any
 
 import pysnmp.smi.mibs as pysnmp_mibs
 import pysnmp.smi.mibs.instances as pysnmp_mib_instances
+from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config, engine
@@ -210,6 +211,7 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
 
     def __init__(self, device: SimDevice) -> None:
         self._device = device
+        self.device = device
         # 0-based position of the varbind the request in progress was refused on, for
         # _TrueErrorIndex (pysnmp runs one request at a time, from instrumentation to
         # reply, so one slot suffices).
@@ -282,9 +284,11 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
 
 class _TrueErrorIndex:
     """Responder mixin: send the error-index of the varbind the instrumentation refused
-    (see module doc) instead of the one pysnmp 7.1 computes."""
+    (see module doc) instead of the one pysnmp 7.1 computes, and keep the device's
+    message-size limit (``Faults.limit_message_size``)."""
 
     snmpContext: Any  # noqa: N815 - pysnmp names the attribute so
+    bulk = False  # the GetBulk responder truncates instead, if so configured
 
     def send_varbinds(
         self,
@@ -298,9 +302,34 @@ class _TrueErrorIndex:
         refused, mib.refused_at = mib.refused_at, None
         if error_status and refused is not None and error_index != 0:
             error_index = refused + 1
+        faults = mib.device.faults
+        limit = faults.max_message_size
+        if limit is not None and not error_status:
+            var_binds = list(var_binds)
+            overhead = _MESSAGE_OVERHEAD + len(mib.device.credentials.community or "")
+            if _pdu_size(var_binds) + overhead > limit:
+                if self.bulk and faults.oversize_bulk == "truncate":
+                    while var_binds and _pdu_size(var_binds) + overhead > limit:
+                        var_binds.pop()  # RFC 3416 4.2.3: drop varbinds from the end
+                else:
+                    error_status, error_index, var_binds = "tooBig", 0, []
         super().send_varbinds(  # type: ignore[misc]
             snmp_engine, state_reference, error_status, error_index, var_binds
         )
+
+
+# An SNMPv2c message around its PDU: SEQUENCE header (up to 4 bytes), version (3 bytes),
+# community header (2 bytes) and, for the PDU's request-id, up to 4 bytes more than the
+# 0 that _pdu_size encodes; the community's own length is added per device.
+_MESSAGE_OVERHEAD = 13
+
+
+def _pdu_size(var_binds: list[Any]) -> int:
+    """Encoded size of a Response-PDU carrying ``var_binds`` (request-id 0)."""
+    pdu = v2c.ResponsePDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, var_binds)
+    return len(ber_encoder.encode(pdu))
 
 
 class _GetResponder(_TrueErrorIndex, cmdrsp.GetCommandResponder):  # type: ignore[misc]
@@ -317,7 +346,10 @@ class _SetResponder(_TrueErrorIndex, cmdrsp.SetCommandResponder):  # type: ignor
 
 class _BulkResponder(_TrueErrorIndex, cmdrsp.BulkCommandResponder):  # type: ignore[misc]
     """GETBULK as RFC 3416 4.2.3 describes it, stopping after the first row that is
-    entirely past the end of the MIB (see module doc)."""
+    entirely past the end of the MIB (see module doc); or not at all, for the
+    ``Faults.refuse_getbulk`` fault."""
+
+    bulk = True
 
     def handle_management_operation(
         self,
@@ -326,6 +358,15 @@ class _BulkResponder(_TrueErrorIndex, cmdrsp.BulkCommandResponder):  # type: ign
         context_name: Any,
         PDU: Any,  # noqa: N803
     ) -> None:
+        refusal = self.snmpContext.get_mib_instrum(context_name).device.faults.getbulk
+        if refusal == "drop":
+            self.release_state_information(state_reference)
+            return
+        if refusal != "answer":
+            request = list(v2c.apiPDU.get_varbinds(PDU))
+            self.send_varbinds(snmp_engine, state_reference, refusal, 0, request)
+            self.release_state_information(state_reference)
+            return
         non_repeaters = max(0, int(v2c.apiBulkPDU.get_non_repeaters(PDU)))
         max_repetitions = max(0, int(v2c.apiBulkPDU.get_max_repetitions(PDU)))
         request = list(v2c.apiPDU.get_varbinds(PDU))

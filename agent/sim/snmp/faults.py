@@ -61,6 +61,12 @@ class Faults:
     error_status: dict[Oid, str] = field(default_factory=dict)
     malformed: dict[Oid, Value] = field(default_factory=dict)
     refused_sets: dict[Oid, str] = field(default_factory=dict)
+    # GETBULK: "answer" (normal), "drop" (no answer at all), or an error-status to answer.
+    getbulk: str = "answer"
+    # The largest message the agent sends (None: no limit) and what a GETBULK answer over
+    # it gets: "tooBig" or "truncate" (see limit_message_size).
+    max_message_size: int | None = None
+    oversize_bulk: str = "tooBig"
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
     _credential_listeners: list[Callable[[SimCredentials], None]] = field(
@@ -112,6 +118,35 @@ class Faults:
         if status is not None:
             raise SetError(status, f"{format_oid(oid)}: SET refused by an injected fault")
 
+    def refuse_getbulk(self, how: str = "drop") -> None:
+        """Behave as an agent without GETBULK: ``"drop"`` leaves every GetBulkRequest
+        unanswered (an SNMPv1-only agent discards a PDU type it cannot parse, RFC 3584
+        section 4.1), an error-status such as ``"genErr"`` answers it with that status,
+        error-index 0 and the request's varbinds. GET, GETNEXT and SET still work."""
+        if how != "drop" and how not in REPLY_STATUSES:
+            raise ValueError(
+                f"refuse_getbulk: {how!r} is neither 'drop' nor an SNMP error-status; "
+                f"use 'drop' or one of {sorted(REPLY_STATUSES)}"
+            )
+        self.getbulk = how
+
+    def limit_message_size(self, size: int, bulk: str = "tooBig") -> None:
+        """The agent sends no message larger than ``size`` bytes (a local constraint).
+
+        As RFC 3416 4.2.1 and 4.2.2 say for Get and GetNext (and SET, 4.2.5): a Response
+        over the limit is replaced by one with error-status tooBig, error-index 0 and no
+        varbinds. For GetBulk, RFC 3416 4.2.3 has the agent drop varbinds from the end
+        until it fits (``bulk="truncate"``); agents that treat GetBulk like GetNext answer
+        tooBig instead (``bulk="tooBig"``, the default, which a client must survive).
+        The size counted is the encoded Response-PDU plus the SNMPv2c message around it.
+        """
+        if size < 100:
+            raise ValueError(f"limit_message_size: {size} bytes leaves no room for any answer")
+        if bulk not in ("tooBig", "truncate"):
+            raise ValueError(f"limit_message_size: bulk={bulk!r}; use 'tooBig' or 'truncate'")
+        self.max_message_size = size
+        self.oversize_bulk = bulk
+
     def malform(self, oid: Oid, value: Value) -> None:
         """Answer reads of `oid` with this value whatever its proper type."""
         self.malformed[oid] = value
@@ -138,3 +173,6 @@ class Faults:
         self.error_status.clear()
         self.malformed.clear()
         self.refused_sets.clear()
+        self.getbulk = "answer"
+        self.max_message_size = None
+        self.oversize_bulk = "tooBig"

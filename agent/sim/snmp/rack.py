@@ -17,6 +17,7 @@ from agent.sim.snmp.pdu_families import build_pdu
 from agent.sim.snmp.recording import RecordedDevice, RecordingSpec
 from agent.sim.snmp.setlog import SetLog
 from agent.sim.snmp.switch import SwitchModel, SwitchSpec
+from agent.sim.snmp.switch_cisco import CiscoSwitchModel, CiscoSwitchSpec
 from agent.sim.snmp.ups import UpsModel, UpsSpec
 
 Spec = PduSpec | SwitchSpec | UpsSpec | RecordingSpec
@@ -62,6 +63,8 @@ class SimulatedRack:
     def _build(self, spec: Spec) -> SimDevice:
         if isinstance(spec, PduSpec):
             return build_pdu(spec, self.set_log, self._clock)
+        if isinstance(spec, CiscoSwitchSpec):
+            return CiscoSwitchModel(spec, self.set_log, self._clock)
         if isinstance(spec, SwitchSpec):
             return SwitchModel(spec, self.set_log, self._clock)
         if isinstance(spec, UpsSpec):

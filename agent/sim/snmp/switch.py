@@ -106,6 +106,11 @@ class SwitchModel(SimDevice):
         self.fan_ok = dict.fromkeys(range(1, spec.fans + 1), True)
         self.forced: dict[str, float] = {}
         self._observers: list[VlanObserver] = []
+        self._publish()
+
+    def _publish(self) -> None:
+        """Publish the model's MIB objects: IF-MIB, BRIDGE-MIB, Q-BRIDGE-MIB, ENTITY-MIB.
+        A vendor model (switch_cisco) publishes its own MIBs over the same state."""
         add_switch_objects(self)
 
     # -- observation ----------------------------------------------------------------

@@ -100,13 +100,34 @@ def add_switch_objects(sw: SwitchModel) -> None:
     sw.rows_changed = rows_changed  # type: ignore[method-assign]
     for vid in sw.vlans:
         _add_vlan(sw, vid, guarded)
-    _add_entities(sw)
+    add_entities(sw)
 
 
 def _add_port(sw: SwitchModel, p: int, guarded: Callable[[Callable[[], None]], None]) -> None:
     m = sw.mib
     i = sw.if_index(p)
-    name = f"Ethernet1/{p}"
+    add_interface(sw, p, f"Ethernet1/{p}", f"Eth1/{p}")
+
+    def write_pvid(value: Value) -> Commit:
+        vid = value.number
+        guarded(lambda: _check_pvid(sw, vid))
+        return lambda: sw.set_pvid(p, vid)
+
+    m.constant((*BASE_PORT_ENTRY, 1, p), v.integer(p))  # dot1dBasePort
+    m.constant((*BASE_PORT_ENTRY, 2, p), v.integer(i))  # dot1dBasePortIfIndex
+    m.add(
+        (*PORT_VLAN, 1, p), Var(Tag.GAUGE32, lambda: v.gauge(sw.pvid[p]), write_pvid)
+    )  # dot1qPvid
+    m.constant((*PORT_VLAN, 2, p), v.integer(1))  # dot1qPortAcceptableFrameTypes admitAll(1)
+    m.constant((*PORT_VLAN, 3, p), v.integer(2))  # dot1qPortIngressFiltering false(2)
+    m.column((*PORT_VLAN, 1))
+
+
+def add_interface(sw: SwitchModel, p: int, descr: str, name: str) -> None:
+    """IF-MIB's ifEntry and ifXEntry rows of port ``p`` (ifIndex ``sw.if_index(p)``):
+    admin status and alias writable, oper status following admin and the cable."""
+    m = sw.mib
+    i = sw.if_index(p)
 
     def write_admin(value: Value) -> Commit:
         if value.number not in (UP, DOWN):
@@ -121,13 +142,8 @@ def _add_port(sw: SwitchModel, p: int, guarded: Callable[[Callable[[], None]], N
             raise SetError("wrongLength", f"ifAlias.{i}: {len(value.octets)} > 64 octets")
         return lambda: sw.alias.__setitem__(p, value.octets.decode("utf-8", "replace"))
 
-    def write_pvid(value: Value) -> Commit:
-        vid = value.number
-        guarded(lambda: _check_pvid(sw, vid))
-        return lambda: sw.set_pvid(p, vid)
-
     m.constant((*IF_ENTRY, 1, i), v.integer(i))  # ifIndex
-    m.constant((*IF_ENTRY, 2, i), v.octets(name))  # ifDescr
+    m.constant((*IF_ENTRY, 2, i), v.octets(descr))  # ifDescr
     m.constant((*IF_ENTRY, 3, i), v.integer(6))  # ifType ethernetCsmacd(6)
     m.constant((*IF_ENTRY, 4, i), v.integer(9216))  # ifMtu
     m.constant((*IF_ENTRY, 5, i), v.gauge(1_000_000_000))  # ifSpeed
@@ -140,17 +156,10 @@ def _add_port(sw: SwitchModel, p: int, guarded: Callable[[Callable[[], None]], N
     m.scalar(
         (*IF_ENTRY, 9, i), Tag.TIMETICKS, lambda: v.timeticks(sw.last_change[p])
     )  # ifLastChange
-    m.constant((*IFX_ENTRY, 1, i), v.octets(f"Eth1/{p}"))  # ifName
+    m.constant((*IFX_ENTRY, 1, i), v.octets(name))  # ifName
     m.constant((*IFX_ENTRY, 15, i), v.gauge(1000))  # ifHighSpeed, Mb/s
     m.add((*IFX_ENTRY, 18, i), Var(Tag.OCTET_STRING, lambda: v.octets(sw.alias[p]), write_alias))
-    m.constant((*BASE_PORT_ENTRY, 1, p), v.integer(p))  # dot1dBasePort
-    m.constant((*BASE_PORT_ENTRY, 2, p), v.integer(i))  # dot1dBasePortIfIndex
-    m.add(
-        (*PORT_VLAN, 1, p), Var(Tag.GAUGE32, lambda: v.gauge(sw.pvid[p]), write_pvid)
-    )  # dot1qPvid
-    m.constant((*PORT_VLAN, 2, p), v.integer(1))  # dot1qPortAcceptableFrameTypes admitAll(1)
-    m.constant((*PORT_VLAN, 3, p), v.integer(2))  # dot1qPortIngressFiltering false(2)
-    for column in ((IF_ENTRY, 7), (IFX_ENTRY, 18), (PORT_VLAN, 1)):
+    for column in ((IF_ENTRY, 7), (IFX_ENTRY, 18)):
         m.column(column[0] + (column[1],))
 
 
@@ -262,7 +271,7 @@ def _check_destroy(sw: SwitchModel, vid: int) -> None:
         )
 
 
-def _add_entities(sw: SwitchModel) -> None:
+def add_entities(sw: SwitchModel) -> None:
     m = sw.mib
     spec = sw.spec
     rows = {CHASSIS: (f"{spec.model} chassis", 3, spec.model)}  # entPhysicalClass chassis(3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest_asyncio
 
 from agent.health import selftest
@@ -67,3 +68,17 @@ async def test_unreachable_and_mismatched_devices(lab: Lab) -> None:
     assert not server.reachable
     assert not server.blocking
     assert report.ok
+
+
+async def test_an_outlet_count_that_differs_from_the_config_is_a_warning(lab: Lab) -> None:
+    config = lab.config()
+    pdus = [msgspec.structs.replace(p, outlets=24) if p.id == "pdu-a" else p for p in config.pdu]
+    report = await selftest.run(msgspec.structs.replace(config, pdu=pdus))
+    check = next(d for d in report.devices if d.device == "pdu-a")
+    assert check.identity is not None
+    assert check.identity.outlets == 8
+    assert any("says 24 outlets, the PDU reports 8" in p for p in check.problems), check.problems
+    assert not check.blocking  # a warning: the outlets the rack uses may all exist
+    assert report.ok
+    others = [d for d in report.devices if d.device != "pdu-a"]
+    assert not any("outlet count" in p for d in others for p in d.problems)

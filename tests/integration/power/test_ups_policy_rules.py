@@ -4,29 +4,24 @@ involved; the simulated UPS runs in test_ups_policy.py."""
 
 from __future__ import annotations
 
-from agent.devices.ups import BatteryStatus, OutputSource, UpsStatus
+from agent.devices.ups import BatteryStatus, UpsStatus
+from agent.devices.ups.rfc1628 import OUTPUT_SOURCE
 from agent.power.ups_policy import UpsDecision, UpsPolicy
+
+NORMAL, BATTERY = 3, 5  # UPS-MIB::upsOutputSource normal(3), battery(5)
 
 
 def status(
-    source: OutputSource | None = OutputSource.NORMAL,
+    source: int | None = NORMAL,
     minutes: int | None = 60,
     charge: int | None = 100,
     battery: BatteryStatus | None = BatteryStatus.NORMAL,
 ) -> UpsStatus:
     return UpsStatus(
         battery_status=battery,
-        output_source=source,
-        seconds_on_battery=None,
-        minutes_remaining=minutes,
+        on_battery=None if source is None else source in OUTPUT_SOURCE.battery,
+        runtime_s=None if minutes is None else minutes * 60.0,
         charge_pct=charge,
-        battery_voltage_v=None,
-        battery_temperature_c=None,
-        input_line_bads=None,
-        input_voltage_v=None,
-        input_frequency_hz=None,
-        output_power_w=None,
-        output_load_pct=None,
     )
 
 
@@ -36,7 +31,7 @@ def policy(min_charge: float = 0.0) -> UpsPolicy:
     )
 
 
-ON_BATTERY = OutputSource.BATTERY
+ON_BATTERY = BATTERY
 
 
 def kinds(decisions: list[UpsDecision]) -> list[str]:

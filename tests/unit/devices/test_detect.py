@@ -1,0 +1,106 @@
+"""Detection decides by what answers; the sysObjectID only breaks ties (pure, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from agent.adapters.snmp import MISSING, Value
+from agent.devices.detect import BRIDGE_NUM_PORTS, Family, choose
+from agent.devices.pdu.base import Column, Command, PduFamily, Scalar
+
+E = "1.3.6.1.4.1."
+
+
+def pdu(key: str, hints: tuple[str, ...], sentinel: str) -> PduFamily:
+    column = Column(E + "99.9", "X-MIB::state")
+    return PduFamily(
+        key=key,
+        vendor=key.split("_", maxsplit=1)[0],
+        mib="X-MIB",
+        sys_object_ids=hints,
+        on=Command(column.column, 1, "X-MIB::cmd"),
+        off=Command(column.column, 2, "X-MIB::cmd"),
+        reboot=None,
+        state=column,
+        state_on=frozenset({1}),
+        state_off=frozenset({2}),
+        sentinels=(Scalar(sentinel, f"X-MIB::{key}Model"),),
+    )
+
+
+@dataclass(frozen=True)
+class Ups:
+    key: str
+    vendor: str
+    sys_object_ids: tuple[str, ...]
+    sentinels: tuple[Scalar, ...]
+
+
+RPDU = pdu("apc_rpdu", (E + "318.1.3.4.5",), E + "318.1.1.12.1.5.0")
+RPDU2 = pdu("apc_rpdu2", (E + "318.1.3.4.6",), E + "318.1.1.26.2.1.1.8.1")
+CPS_PDU = pdu("cyberpower_epdu", (E + "3808.1.1.3",), E + "3808.1.1.3.1.5.0")
+CPS_UPS = Ups(
+    "cyberpower_ups",
+    "CyberPower",
+    (E + "3808.1.1.1",),
+    (Scalar(E + "3808.1.1.1.1.1.1.0", "CPS-MIB::upsBaseIdentModel"),),
+)
+RFC1628 = Ups("rfc1628", "", (), (Scalar("1.3.6.1.2.1.33.1.1.2.0", "UPS-MIB::upsIdentModel"),))
+PDUS = (RPDU, RPDU2, CPS_PDU)
+UPSES: tuple[Family, ...] = (CPS_UPS, RFC1628)
+
+
+def answers(*oids: str) -> dict[str, Value]:
+    return dict.fromkeys(oids, b"x")
+
+
+def test_virtualpdu_announcing_rpdu2_but_serving_rpdu_is_rpdu() -> None:
+    kind, family, prefix, answered = choose(
+        E + "318.1.3.4.6", answers(E + "318.1.1.12.1.5.0"), PDUS, UPSES
+    )
+    assert (kind, family, prefix, answered) == ("pdu", RPDU, "", ("apc_rpdu",))
+
+
+def test_the_hint_breaks_a_tie_between_families_that_both_answer() -> None:
+    both = answers(E + "318.1.1.12.1.5.0", E + "318.1.1.26.2.1.1.8.1")
+    assert choose(E + "318.1.3.4.6", both, PDUS, UPSES)[1] is RPDU2
+    assert choose(E + "318.1.3.4.5", both, PDUS, UPSES)[1] is RPDU
+    # no hint: the order of the families list
+    assert choose(E + "424242", both, PDUS, UPSES)[1] is RPDU
+
+
+def test_an_apc_mib_under_another_enterprise_is_still_that_mib() -> None:
+    kind, family, _, _ = choose(
+        E + "674.10903.200.2.200", answers(E + "318.1.1.26.2.1.1.8.1"), PDUS, UPSES
+    )
+    assert (kind, family) == ("pdu", RPDU2)
+
+
+def test_a_cyberpower_ups_is_not_a_cyberpower_pdu() -> None:
+    ups = answers(E + "3808.1.1.1.1.1.1.0", "1.3.6.1.2.1.33.1.1.2.0")
+    kind, family, prefix, answered = choose(E + "3808.1.1.3.9", ups, PDUS, UPSES)
+    assert (kind, family, prefix) == ("ups", CPS_UPS, "")
+    assert answered == ("cyberpower_ups", "rfc1628")
+
+
+def test_a_vendor_ups_mib_outranks_a_pdu_family_but_ups_mib_alone_does_not() -> None:
+    outlets_and_vendor_ups = answers(E + "318.1.1.12.1.5.0", E + "3808.1.1.1.1.1.1.0")
+    assert choose(E + "9", outlets_and_vendor_ups, PDUS, UPSES)[0] == "ups"
+    outlets_and_ups_mib = answers(E + "318.1.1.12.1.5.0", "1.3.6.1.2.1.33.1.1.2.0")
+    assert choose(E + "9", outlets_and_ups_mib, PDUS, UPSES)[1] is RPDU
+
+
+def test_a_family_needs_every_sentinel_and_missing_is_not_an_answer() -> None:
+    two = dataclasses.replace(
+        pdu("two", (), E + "1.1"), sentinels=(Scalar(E + "1.1", "X::a"), Scalar(E + "1.2", "X::b"))
+    )
+    values: dict[str, Value] = {E + "1.1": 1, E + "1.2": MISSING}
+    assert choose("", values, (two,), ())[0] == "unknown"
+    values[E + "1.2"] = 0
+    assert choose("", values, (two,), ())[1] is two
+
+
+def test_bridge_mib_alone_is_a_switch_and_nothing_is_unknown() -> None:
+    assert choose(E + "9.1.617", answers(BRIDGE_NUM_PORTS), PDUS, UPSES)[0] == "switch"
+    assert choose(E + "9.1.617", {}, PDUS, UPSES) == ("unknown", None, "", ())
