@@ -24,6 +24,7 @@ from agent.devices.pdu.others import (
     GEIST_V3,
     SCHLEIFENBAUER,
     TRIPP_LITE,
+    TRIPP_LITE_ATS,
     VERTIV_V5,
 )
 from agent.devices.pdu.raritan import RARITAN_PDU2, RARITAN_PX
@@ -44,6 +45,7 @@ FAMILIES: tuple[PduFamily, ...] = (
     GEIST_V3,
     SCHLEIFENBAUER,
     TRIPP_LITE,
+    TRIPP_LITE_ATS,
 )
 FAMILIES_BY_KEY: dict[str, PduFamily] = {family.key: family for family in FAMILIES}
 

@@ -30,14 +30,17 @@ APC_RPDU = PduFamily(
     vendor="APC",
     mib=MIB,
     sys_object_ids=(ent("318.1.3.4.5"),),  # masterSwitchrPDU
-    sentinels=(Scalar(ent("318.1.1.12.1.5.0"), f"{MIB}::rPDUIdentModelNumber"),),
+    # The first outlet's status row: every rPDU has it, and so does virtualpdu, which
+    # serves no rPDUIdent group at all (and rPDULoadStatusLoad without an instance).
+    sentinels=(Scalar(ent("318.1.1.12.3.5.1.1.4.1"), f"{MIB}::rPDUOutletStatusOutletState"),),
     on=Command(ent("318.1.1.12.3.3.1.1.4"), 1, f"{MIB}::rPDUOutletControlOutletCommand"),
     off=Command(ent("318.1.1.12.3.3.1.1.4"), 2, f"{MIB}::rPDUOutletControlOutletCommand"),
     reboot=Command(ent("318.1.1.12.3.3.1.1.4"), 3, f"{MIB}::rPDUOutletControlOutletCommand"),
     state=Column(ent("318.1.1.12.3.5.1.1.4"), f"{MIB}::rPDUOutletStatusOutletState"),
     state_on=frozenset({1}),  # outletStatusOn
     state_off=frozenset({2}),  # outletStatusOff
-    outlet_name=Column(ent("318.1.1.12.3.5.1.1.2"), f"{MIB}::rPDUOutletStatusOutletName"),
+    # The config table's name column: the recorded devices and virtualpdu both serve it.
+    outlet_name=Column(ent("318.1.1.12.3.4.1.1.2"), f"{MIB}::rPDUOutletConfigOutletName"),
     outlet_count=Scalar(ent("318.1.1.12.3.1.4.0"), f"{MIB}::rPDUOutletDevNumTotalOutlets"),
     model=Scalar(ent("318.1.1.12.1.5.0"), f"{MIB}::rPDUIdentModelNumber"),
     serial=Scalar(ent("318.1.1.12.1.6.0"), f"{MIB}::rPDUIdentSerialNumber"),

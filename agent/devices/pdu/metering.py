@@ -131,6 +131,7 @@ _DELL_R = "674.10903.200.2.200"
 _V5 = "21239.5.2.3"
 _SDB_D = "31034.12.1.1.2"
 _TLP_D = "850.1.1.3.2.3"
+_ATS_D = "850.1.1.3.4.3"
 
 
 def _rpdu_load(sensor: str, number_column: int, select: Select) -> Table:
@@ -750,6 +751,41 @@ METERING: dict[str, Metering] = {
                 1.0,
                 "W",
                 f"{_TLP}::tlpPduOutletPower",
+            ),
+        ),
+    ),
+    # TRIPPLITE-PRODUCTS tlpAts, device 1: the output is the whole load; each input
+    # source (tlpAtsInputPhaseTable, indexed line.phase) is an inlet.
+    "tripplite_ats": Metering(
+        inlet_current=Scalar(ent(f"{_ATS_D}.2.1.1.5.1.1"), 0.01, f"{_TLP}::tlpAtsOutputCurrent"),
+        tables=(
+            Table(
+                "inlet/{n}/voltage",
+                ent(f"{_ATS_D}.1.2.1.5.1"),
+                0.1,
+                "V",
+                f"{_TLP}::tlpAtsInputPhaseVoltage",
+            ),
+            Table(
+                "inlet/{n}/current",
+                ent(f"{_ATS_D}.1.2.1.8.1"),
+                0.01,
+                "A",
+                f"{_TLP}::tlpAtsInputPhaseCurrent",
+            ),
+            Table(
+                "outlet/{n}/current",
+                ent(f"{_ATS_D}.3.1.1.8.1"),
+                0.01,
+                "A",
+                f"{_TLP}::tlpAtsOutletCurrent",
+            ),
+            Table(
+                "outlet/{n}/power",
+                ent(f"{_ATS_D}.3.1.1.9.1"),
+                1.0,
+                "W",
+                f"{_TLP}::tlpAtsOutletPower",
             ),
         ),
     ),

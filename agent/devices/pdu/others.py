@@ -25,6 +25,9 @@
 - Tripp Lite (TRIPPLITE-PRODUCTS, 850): tlpPdu tables indexed by tlpDeviceIndex (1)
   then outlet; tlpPduOutletState reads unknown(0)/off(1)/on(2), tlpPduOutletCommand
   takes turnOff(1)/turnOn(2)/cycle(3). A Tripp Lite UPS answers no tlpPduIdent row.
+  Automatic-transfer-switch PDUs (the recorded PDUMH20ATNET, sysObjectID 850.1.1.1)
+  publish the same outlet columns under tlpAts (850.1.1.3.4) instead of tlpPdu
+  (850.1.1.3.2): a second family, told apart by tlpAtsIdentNumOutlets.
 """
 
 from __future__ import annotations
@@ -199,5 +202,30 @@ TRIPP_LITE = PduFamily(
     # tlpPduInputPhaseCurrent.<device>.<phase 1>: UNITS "0.01 Amps"
     inlet_current=Measurement(
         ent(f"{_TLP}.3.1.2.1.7.{_DEV}.1"), 0.01, "A", f"{TLP}::tlpPduInputPhaseCurrent"
+    ),
+)
+
+_ATS = "850.1.1.3.4"  # tlpAts
+
+TRIPP_LITE_ATS = PduFamily(
+    key="tripplite_ats",
+    vendor="Tripp Lite",
+    mib=TLP,
+    sys_object_ids=(ent("850"),),
+    sentinels=(Scalar(ent(f"{_ATS}.1.2.1.4.{_DEV}"), f"{TLP}::tlpAtsIdentNumOutlets"),),
+    on=Command(ent(f"{_ATS}.3.3.1.1.6.{_DEV}"), 2, f"{TLP}::tlpAtsOutletCommand"),  # turnOn
+    off=Command(ent(f"{_ATS}.3.3.1.1.6.{_DEV}"), 1, f"{TLP}::tlpAtsOutletCommand"),  # turnOff
+    reboot=Command(ent(f"{_ATS}.3.3.1.1.6.{_DEV}"), 3, f"{TLP}::tlpAtsOutletCommand"),  # cycle
+    state=Column(ent(f"{_ATS}.3.3.1.1.4.{_DEV}"), f"{TLP}::tlpAtsOutletState"),
+    state_on=frozenset({2}),
+    state_off=frozenset({1}),
+    outlet_name=Column(ent(f"{_ATS}.3.3.1.1.2.{_DEV}"), f"{TLP}::tlpAtsOutletName"),
+    outlet_count=Scalar(ent(f"{_ATS}.1.2.1.4.{_DEV}"), f"{TLP}::tlpAtsIdentNumOutlets"),
+    model=Scalar(ent(f"850.1.1.1.2.1.5.{_DEV}"), f"{TLP}::tlpDeviceModel"),
+    serial=Scalar(ent(f"850.1.1.2.1.1.5.{_DEV}"), f"{TLP}::tlpDeviceIdentSerialNum"),
+    firmware=Scalar(ent(f"850.1.1.2.1.1.4.{_DEV}"), f"{TLP}::tlpDeviceIdentFirmwareVersion"),
+    # tlpAtsOutputCurrent.<device>.<output 1>: UNITS "0.01 Amps", the whole load
+    inlet_current=Measurement(
+        ent(f"{_ATS}.3.2.1.1.5.{_DEV}.1"), 0.01, "A", f"{TLP}::tlpAtsOutputCurrent"
     ),
 )

@@ -101,6 +101,9 @@ EXPECTED = {
 # A Geist WatchDog 15 climate monitor (iot/, sysObjectID 21239.42.1.31): it speaks
 # GEIST-V4-MIB under 21239.5.1 and must not pass for a Vertiv/Geist PDU.
 GEIST_SENSOR = "geist-temperature-sensor"
+# A Tripp Lite PDUMH20ATNET (network/appliance/, sysObjectID 850.1.1.1): an automatic
+# transfer switch PDU, TRIPPLITE-PRODUCTS tlpAts tables.
+TRIPP_LITE = "tripplite-poweralert"
 
 
 @pytest_asyncio.fixture
@@ -112,6 +115,8 @@ async def rack(tmp_path: Path) -> AsyncIterator[SimulatedRack]:
     ]
     sensor = data.parent / "iot" / f"{GEIST_SENSOR}.snmprec"
     specs.append(RecordingSpec(GEIST_SENSOR, static_copy(sensor, tmp_path / sensor.name)))
+    ats = data.parent / "network" / "appliance" / f"{TRIPP_LITE}.snmprec"
+    specs.append(RecordingSpec(TRIPP_LITE, static_copy(ats, tmp_path / ats.name)))
     async with SimulatedRack(specs) as served:
         yield served
 
@@ -144,7 +149,7 @@ async def answering_families(rack: SimulatedRack, name: str) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 async def test_rpdu2g_firmware_answers_both_apc_generations(rack: SimulatedRack, name: str) -> None:
-    # rPDU2IdentModelNumber.1 (26.2.1.8.1) and rPDUIdentModelNumber.0 (12.1.5.0) both
+    # rPDU2IdentModelNumber.1 (26.2.1.8.1) and rPDUOutletStatusOutletState.1 (12.3.5.1.1.4.1)
     # answer: the sysObjectID hint (318.1.3.4.6 / .8, both rPDU2's) has to decide.
     assert await answering_families(rack, name) == ["apc_rpdu2", "apc_rpdu"]
     assert "1.3.6.1.4.1.318.1.3.4.8" in FAMILIES_BY_KEY["apc_rpdu2"].sys_object_ids
@@ -153,6 +158,31 @@ async def test_rpdu2g_firmware_answers_both_apc_generations(rack: SimulatedRack,
 
 async def test_a_geist_climate_sensor_is_no_pdu(rack: SimulatedRack) -> None:
     assert await answering_families(rack, GEIST_SENSOR) == []
+
+
+async def test_tripp_lite_ats_pdu(rack: SimulatedRack) -> None:
+    # tlpAtsIdentNumOutlets.1 (850.1.1.3.4.1.2.1.4.1) answers; tlpPduIdent does not
+    assert await answering_families(rack, TRIPP_LITE) == ["tripplite_ats"]
+    driver = PduDriver(FAMILIES_BY_KEY["tripplite_ats"])
+    async with client(rack, TRIPP_LITE) as snmp:
+        ident = await driver.identify(snmp)
+        outlets = await driver.read_outlets(snmp)
+        reader = PduReader(TRIPP_LITE, snmp, "tripplite_ats")
+        got = by_sensor(await reader.read(time.time()))
+    assert ident.model == "PDUMH20ATNET"  # tlpDeviceModel.1 850.1.1.1.2.1.5.1
+    assert ident.serial == "3569FG0LD527F11485"  # tlpDeviceIdentSerialNum.1 850.1.1.2.1.1.5.1
+    assert ident.firmware == "693038B"  # tlpDeviceIdentFirmwareVersion.1 850.1.1.2.1.1.4.1
+    assert ident.outlet_count == 16  # tlpAtsIdentNumOutlets.1 = 16
+    # tlpAtsOutletName 850.1.1.3.4.3.3.1.1.2.1.N = LoadN; tlpAtsOutletState .4.1.N is a
+    # snmpsim numeric variation: initial off(1) for 1-8, on(2) for 9-16
+    assert [o.name for o in outlets] == [f"Load{n}" for n in range(1, 17)]
+    assert {o.number for o in outlets if o.state is OutletState.ON} == set(range(9, 17))
+    assert {o.number for o in outlets if o.state is OutletState.OFF} == set(range(1, 9))
+    assert got["inlet/current"].value == pytest.approx(0.0)  # tlpAtsOutputCurrent.1.1 = 0
+    # tlpAtsInputPhaseVoltage 850.1.1.3.4.3.1.2.1.5.1.1.{1,2} = 1152, 1151 tenths of V
+    assert got["inlet/1/voltage"].value == pytest.approx(115.2)
+    assert got["inlet/2/voltage"].value == pytest.approx(115.1)
+    assert reader.last_tables["TRIPPLITE-PRODUCTS::tlpAtsOutletPower"] == "absent"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -143,13 +143,10 @@ async def test_missing_outlet_and_protected_outlet(rack: sim.SimulatedRack, fami
 async def test_a_table_the_device_errors_on_is_unreadable_not_empty(
     rack: sim.SimulatedRack,
 ) -> None:
-    """genErr on the first metered-outlet power row ends that walk with no row although
-    rPDU2OutletMeteredTableSize counts eight: the table is reported unreadable, not
-    empty; the rest of the poll is read and other tables keep their own status.
-
-    (The error also spoils any GETBULK answer that reaches that row, e.g. the walk of
-    the column before it: until the adapter retries with fewer repetitions, that
-    column is unreadable too, and says so.)"""
+    """genErr on the first metered-outlet power row: the table is reported unreadable
+    (with the adapter's reason, or, where a walk ends silently on the error, because
+    rPDU2OutletMeteredTableSize counts eight rows and none came), never empty; the rest
+    of the poll is read and other tables keep their own status."""
     outlet_power = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7"  # rPDU2OutletMeteredStatusPower
     faults = rack.device("pdu-apc_rpdu2").faults
     faults.fail_oid(parse_oid(f"{outlet_power}.1"), "genErr")
@@ -160,7 +157,8 @@ async def test_a_table_the_device_errors_on_is_unreadable_not_empty(
     finally:
         faults.clear()
     status = reader.last_tables["PowerNet-MIB::rPDU2OutletMeteredStatusPower"]
-    assert status.startswith("unreadable: PowerNet-MIB::rPDU2OutletMeteredTableSize says 8"), status
+    assert status.startswith("unreadable: "), status
+    assert "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7" in status or "says 8 rows" in status, status
     assert "outlet/1/power" not in got
     assert reader.last_tables["PowerNet-MIB::rPDU2PhaseStatusCurrent"] == "read"
     assert reader.last_tables["PowerNet-MIB::rPDU2OutletSwitchedStatusState"] == "read"
