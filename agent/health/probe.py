@@ -107,12 +107,15 @@ async def _pdu(run: _Probe, client: SnmpClient, family: PduFamily, now: float) -
     run.doc.update(kind="pdu", family=family.key, known=True)
     ident = await run.part("identity", reader.identify)
     run.doc["identity"] = _identity(ident) if ident is not None else {"vendor": family.vendor}
-    outlets = await run.part(f"outlets ({family.state.mib})", lambda: driver.read_outlets(client))
+    listing = family.state or family.outlet_list
+    state_mib = listing.mib if listing is not None else f"{family.mib} outlets"
+    outlets = await run.part(f"outlets ({state_mib})", lambda: driver.read_outlets(client))
     readings = await run.part("readings", lambda: reader.read(now)) or []
     by_sensor = {r.sensor: r.value for r in readings}
-    run.tables[family.state.mib] = (
+    run.tables[state_mib] = (
         "unreadable" if outlets is None else ("read" if outlets else "empty or absent")
     )
+    run.tables.update(reader.last_tables)  # read / absent / empty / unreadable, per table
     run.doc["outlets"] = [
         {
             "outlet": o.number,

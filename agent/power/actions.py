@@ -149,9 +149,10 @@ async def _verify(
                 pause = min(_POLL_CAP, pause * 1.5)
     except TimeoutError as exc:
         seen = last.value if last is not None else "nothing (no answer)"
+        state_mib = driver.family.state.mib if driver.family.state else "no state column"
         raise VerifyError(
             client.target.device,
             f"outlet {outlet} was told to go {wanted.value} but still reads {seen} after "
-            f"{deadline}s ({driver.family.state.mib}); check the outlet is switchable and "
+            f"{deadline}s ({state_mib}); check the outlet is switchable and "
             "not locked, and the PDU's own delays",
         ) from (last_error or exc)

@@ -7,6 +7,10 @@ third-party tools use 1 (a 1-based reading of the daisy-chain index), which on a
 standalone unit answers noSuchInstance. We use 0.
 
 Switching is three write-only commands, each taking a delay in seconds (0 = now).
+Input tables are indexed strappingIndex.inputIndex.<phase row>: inputCurrent in mA,
+inputVoltage in mV, inputWatts in W (NUT eaton-pdu-marlin-mib.c reads them the same way;
+on three-phase Marlin units inputWatts row 4 is the sum of the phases). Groups
+(groupTable) are the breakers and outlet sections; groupCurrent is in mA.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ EATON_EPDU = PduFamily(
     vendor="Eaton",
     mib=MIB,
     sys_object_ids=(ent("534.6.6.7"),),
+    # productName.<unit 0>: every Marlin unit names itself; an Eaton UPS (XUPS-MIB,
+    # 534.1) has no EATON-EPDU-MIB subtree at all.
+    sentinels=(Scalar(ent(f"534.6.6.7.1.2.1.2.{UNIT}"), f"{MIB}::productName"),),
     on=Command(ent(f"534.6.6.7.6.6.1.4.{UNIT}"), 0, f"{MIB}::outletControlOnCmd"),
     off=Command(ent(f"534.6.6.7.6.6.1.3.{UNIT}"), 0, f"{MIB}::outletControlOffCmd"),
     reboot=Command(ent(f"534.6.6.7.6.6.1.5.{UNIT}"), 0, f"{MIB}::outletControlRebootCmd"),

@@ -23,10 +23,13 @@ SYS_OBJECT_ID = (1, 3, 6, 1, 4, 1, 318, 1, 3, 4, 6)
 DEFAULT_MODEL = "AP8941"
 DEFAULT_FIRMWARE = "v6.9.6"
 
-IDENT = (*RPDU2, 2, 1, 1)  # rPDU2IdentEntry
+# rPDU2IdentTable is rPDU2 2 itself (no group arc): rPDU2IdentModelNumber.1 is
+# 26.2.1.8.1, as PowerNet-MIB says and the recorded AP7902B/AP8641/AP8932 answer.
+IDENT = (*RPDU2, 2, 1)  # rPDU2IdentEntry
 DEVICE_PROPERTIES = (*RPDU2, 4, 2, 1)  # rPDU2DevicePropertiesEntry
 DEVICE_STATUS = (*RPDU2, 4, 3, 1)  # rPDU2DeviceStatusEntry
 PHASE_STATUS = (*RPDU2, 6, 3, 1)  # rPDU2PhaseStatusEntry
+BANK_STATUS = (*RPDU2, 8, 3, 1)  # rPDU2BankStatusEntry
 SWITCHED_CONFIG = (*RPDU2, 9, 2, 1, 1)  # rPDU2OutletSwitchedConfigEntry
 SWITCHED_STATUS = (*RPDU2, 9, 2, 3, 1)  # rPDU2OutletSwitchedStatusEntry
 SWITCHED_CONTROL = (*RPDU2, 9, 2, 4, 1)  # rPDU2OutletSwitchedControlEntry
@@ -56,7 +59,18 @@ def build(spec: PduSpec, set_log: SetLog, clock: Clock = time.monotonic) -> PduM
         clock=clock,
     )
     m = pdu.mib
-    m.constant((*RPDU2, 1, 0), v.integer(1))  # rPDU2IdentTableSize
+    n = spec.outlets
+    banks = _banks(n)
+    for arc, size in (
+        (1, 1),  # rPDU2IdentTableSize
+        (3, 1),  # rPDU2DeviceTableSize
+        (5, 1),  # rPDU2PhaseTableSize
+        (7, len(banks)),  # rPDU2BankTableSize
+    ):
+        m.constant((*RPDU2, arc, 0), v.integer(size))
+    m.constant((*RPDU2, 9, 1, 0), v.integer(n))  # rPDU2OutletSwitchedTableSize
+    m.constant((*RPDU2, 9, 3, 0), v.integer(n))  # rPDU2OutletMeteredTableSize
+    m.constant((*RPDU2, 10, 1, 0), v.integer(1))  # rPDU2SensorTempHumidityTableSize
     for column, value in (
         (1, v.integer(1)),  # rPDU2IdentIndex
         (2, v.integer(1)),  # rPDU2IdentModule
@@ -70,11 +84,12 @@ def build(spec: PduSpec, set_log: SetLog, clock: Clock = time.monotonic) -> PduM
     ):
         m.constant((*IDENT, column, 1), value)
 
-    n = spec.outlets
     m.constant((*DEVICE_PROPERTIES, 1, 1), v.integer(1))  # rPDU2DevicePropertiesIndex
     m.constant((*DEVICE_PROPERTIES, 4, 1), v.integer(n))  # ...NumOutlets
     m.constant((*DEVICE_PROPERTIES, 5, 1), v.integer(n))  # ...NumSwitchedOutlets
     m.constant((*DEVICE_PROPERTIES, 6, 1), v.integer(n))  # ...NumMeteredOutlets
+    m.constant((*DEVICE_PROPERTIES, 7, 1), v.integer(1))  # ...NumPhases
+    m.constant((*DEVICE_PROPERTIES, 8, 1), v.integer(len(banks)))  # ...NumMeteredBanks
 
     m.constant((*DEVICE_STATUS, 1, 1), v.integer(1))  # rPDU2DeviceStatusIndex
     m.constant((*DEVICE_STATUS, 2, 1), v.integer(1))  # rPDU2DeviceStatusModule
@@ -97,10 +112,34 @@ def build(spec: PduSpec, set_log: SetLog, clock: Clock = time.monotonic) -> PduM
         (*PHASE_STATUS, 7, 1), Tag.INTEGER, lambda: v.integer(round(pdu.inlet_power_w() / 10))
     )
 
+    for bank, outlets in enumerate(banks, 1):
+        _add_bank(pdu, bank, outlets)
     for outlet in range(1, n + 1):
         _add_outlet(pdu, outlet)
     _add_sensor(pdu)
     return pdu
+
+
+def _banks(outlets: int) -> list[range]:
+    """Outlets 1..n split into two banks, as the recorded AP8641 and AP8932 have (12 + 12
+    outlets behind two breakers); a one-outlet PDU has one bank."""
+    if outlets < 2:
+        return [range(1, outlets + 1)]
+    half = (outlets + 1) // 2
+    return [range(1, half + 1), range(half + 1, outlets + 1)]
+
+
+def _add_bank(pdu: PduModel, bank: int, outlets: range) -> None:
+    m = pdu.mib
+    m.constant((*BANK_STATUS, 1, bank), v.integer(bank))  # rPDU2BankStatusIndex
+    m.constant((*BANK_STATUS, 2, bank), v.integer(1))  # rPDU2BankStatusModule
+    m.constant((*BANK_STATUS, 3, bank), v.integer(bank))  # rPDU2BankStatusNumber
+    m.scalar((*BANK_STATUS, 4, bank), Tag.INTEGER, lambda: v.integer(2))  # ...LoadState normal
+    m.scalar(  # rPDU2BankStatusCurrent, tenths of A
+        (*BANK_STATUS, 5, bank),
+        Tag.INTEGER,
+        lambda: v.integer(round(sum(pdu.outlet_current_a(o) for o in outlets) * 10)),
+    )
 
 
 def _add_outlet(pdu: PduModel, n: int) -> None:

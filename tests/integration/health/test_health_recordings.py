@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from agent.adapters.snmp import SnmpClient, SnmpTarget, Value
-from agent.devices.pdu import FAMILIES_BY_KEY
+from agent.devices.pdu import FAMILIES_BY_KEY, PduFamily
 from agent.devices.pdu.metering import METERING, Metering
 from agent.health.readers import generic, pdu, switch, ups
 from agent.health.readers.base import column
@@ -128,7 +128,7 @@ def test_decoders_take_unsorted_rows_straight_from_the_file(name: str) -> None:
     readings += ups.decode(name, values, 0.0)
     for key in ("apc_rpdu2", "raritan_pdu2"):
         family, metering = FAMILIES_BY_KEY[key], METERING[key]
-        walked = dict.fromkeys((family.state.column, *_columns(metering)), rows)
+        walked = dict.fromkeys(_columns(family, metering), rows)
         readings += pdu.decode(
             name, family, metering=metering, values=values, walked=walked, ts=0.0
         )
@@ -136,20 +136,18 @@ def test_decoders_take_unsorted_rows_straight_from_the_file(name: str) -> None:
     assert all(r.value is None for r in readings if r.status == "unknown")
 
 
-def _columns(metering: Metering) -> list[str]:
-    found = []
-    for col in (metering.outlet_current, metering.outlet_power):
-        if col is not None:
-            found.append(col.column)
-            if col.digits_column:
-                found.append(col.digits_column)
-    return found
+def _columns(family: PduFamily, metering: Metering) -> list[str]:
+    measured, digits = pdu.walked_columns(family, metering)
+    return measured + digits
 
 
 def test_raritan_documented_recording_decodes_its_odd_rows() -> None:
     rows = file_rows(RECORDINGS["raritan-doc"])
     family, metering = FAMILIES_BY_KEY["raritan_pdu2"], METERING["raritan_pdu2"]
-    walked = {family.state.column: rows, metering.outlet_power.column: rows}  # type: ignore[union-attr]
+    outlet_power = metering.table("outlet/{n}/power")
+    assert family.state is not None
+    assert outlet_power is not None
+    walked = {family.state.column: rows, outlet_power.column: rows}
     got = by_sensor(
         pdu.decode("px2", family, metering=metering, values=dict(rows), walked=walked, ts=0.0)
     )
@@ -157,4 +155,6 @@ def test_raritan_documented_recording_decodes_its_odd_rows() -> None:
     assert got["outlet/2/state"].value == 0.0
     assert got["outlet/3/state"].status == "unknown"  # 99 is no SensorStateEnumeration
     assert got["inlet/current"].value == 10.0  # no decimal digits published: scale 1
-    assert got["outlet/1/power"].status == "unknown"  # no outlet metering in the recording
+    # no outlet metering in the recording: an absent table gives no reading (the reader's
+    # last_tables says "absent"), not one invented unknown per outlet
+    assert "outlet/1/power" not in got

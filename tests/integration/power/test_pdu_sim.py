@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from agent.adapters.snmp import SnmpClient, SnmpTarget
+from agent.adapters.snmp import MISSING, SnmpClient, SnmpTarget
 from agent.devices.detect import detect, resolve_driver
-from agent.devices.pdu import OutletState
+from agent.devices.pdu import FAMILIES, OutletState
 from agent.errors import NegativeReply, PolicyRefusal
+from agent.health.readers.pdu import PduReader
 from agent.power.actions import ActionPolicy, reboot_outlet, switch_outlet
 from agent.sim import snmp as sim
+from agent.sim.snmp.values import parse_oid
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -64,6 +66,22 @@ async def test_auto_detection_picks_the_family(rack: sim.SimulatedRack, family: 
         detection = await detect(snmp)
     assert detection.family is not None, detection.describe()
     assert detection.family.key == SIMULATED[family]
+
+
+@pytest.mark.parametrize("family", families())
+async def test_the_simulator_answers_its_family_sentinels_and_no_other(
+    rack: sim.SimulatedRack, family: str
+) -> None:
+    """What detection by sentinels relies on: every sentinel of the simulated family
+    answers, and no other family's full sentinel set does."""
+    async with SnmpClient(target(rack, family)) as snmp:
+        matched = []
+        for candidate in FAMILIES:
+            oids = [s.oid for s in candidate.sentinels]
+            values = await snmp.get(oids)
+            if all(values[oid] is not MISSING for oid in oids):
+                matched.append(candidate.key)
+    assert matched == [SIMULATED[family]]
 
 
 @pytest.mark.parametrize("family", families())
@@ -120,3 +138,29 @@ async def test_missing_outlet_and_protected_outlet(rack: sim.SimulatedRack, fami
                 snmp, driver, 1, True, remote=True, protected=frozenset({1}), policy=FAST
             )
         assert (await driver.read_outlet(snmp, 1)).state is OutletState.OFF
+
+
+async def test_a_table_the_device_errors_on_is_unreadable_not_empty(
+    rack: sim.SimulatedRack,
+) -> None:
+    """genErr on the first metered-outlet power row: the table is reported unreadable
+    (with the adapter's reason, or, where a walk ends silently on the error, because
+    rPDU2OutletMeteredTableSize counts eight rows and none came), never empty; the rest
+    of the poll is read and other tables keep their own status."""
+    outlet_power = "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7"  # rPDU2OutletMeteredStatusPower
+    faults = rack.device("pdu-apc_rpdu2").faults
+    faults.fail_oid(parse_oid(f"{outlet_power}.1"), "genErr")
+    try:
+        async with SnmpClient(target(rack, "apc_rpdu2")) as snmp:
+            reader = PduReader("pdu-apc_rpdu2", snmp, "apc_rpdu2")
+            got = {r.sensor: r for r in await reader.read(0.0)}
+    finally:
+        faults.clear()
+    status = reader.last_tables["PowerNet-MIB::rPDU2OutletMeteredStatusPower"]
+    assert status.startswith("unreadable: "), status
+    assert "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7" in status or "says 8 rows" in status, status
+    assert "outlet/1/power" not in got
+    assert reader.last_tables["PowerNet-MIB::rPDU2PhaseStatusCurrent"] == "read"
+    assert reader.last_tables["PowerNet-MIB::rPDU2OutletSwitchedStatusState"] == "read"
+    assert got["phase/1/current"].status == "ok"
+    assert got["outlet/3/state"].value == 1.0
