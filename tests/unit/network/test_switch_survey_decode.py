@@ -5,15 +5,17 @@ switches carry them (snmpsim-data), each case naming its recording."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agent.adapters.snmp import Value
 from agent.devices.switch import mibs
 from agent.devices.switch.survey import _COLUMNS, decode_ports
 
 
-def _rows(**columns: list[tuple[str, Value]]) -> dict[str, list[tuple[str, Value]]]:
+def _rows(**columns: Sequence[tuple[str, Value]]) -> dict[str, list[tuple[str, Value]]]:
     rows: dict[str, list[tuple[str, Value]]] = {c: [] for c in _COLUMNS}
     for name, found in columns.items():
-        rows[getattr(mibs, name)] = found
+        rows[getattr(mibs, name)] = list(found)
     return rows
 
 
@@ -83,4 +85,4 @@ def test_cisco_interfaces_outside_the_default_bridge_context_are_ports_too() -> 
     source, ports = decode_ports(rows)
     assert source == "cisco"
     found = [(p, i, v.pvid if v else None, v.untagged if v else None) for p, i, v in ports]
-    assert found == [(147, 436281344, 1, {1}), (None, 436215808, 71, {71})]
+    assert found == [(147, 436281344, 1, frozenset({1})), (None, 436215808, 71, frozenset({71}))]
