@@ -237,7 +237,8 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(f"  {sw['port_count']} ports, VLAN membership from {sw['membership']}")
     for p in doc.get("ports", []):
         lines.append(
-            f"  port {p['port']:>3}  {p.get('name') or '':<12} pvid {p['pvid']}  "
+            f"  port {'-' if p['port'] is None else p['port']:>3}  "
+            f"{p.get('name') or '':<12} pvid {p['pvid']}  "
             f"untagged {p['untagged']}  tagged {p['tagged']}"
             + ("  (trunk)" if p.get("trunk") else "")
         )

@@ -119,7 +119,8 @@ def _compare_switch(entry: dict[str, Any], doc: dict[str, Any]) -> list[str]:
                 f"switch.{field}: probe says {switch.get(field)!r}, the recording {entry[field]!r}"
             )
     if "pvid" in entry:
-        got_pvid: dict[int, int | None] = {p["port"]: p.get("pvid") for p in ports}
+        # A port with no PVID (pvid None) is what the manifest says by not listing it.
+        got_pvid = {p["port"]: p["pvid"] for p in ports if p.get("pvid") is not None}
         want_pvid = {port: int(vid) for vid, rng in entry["pvid"].items() for port in expand(rng)}
         if got_pvid != want_pvid:
             wrong = sorted(

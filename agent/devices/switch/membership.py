@@ -36,10 +36,29 @@ def octets(rows: Rows, column: str) -> dict[tuple[int, ...], bytes]:
     return out
 
 
-def vlan_portlists(rows: Rows, column: str) -> dict[int, frozenset[int]]:
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
+def hex_text(values: Iterable[bytes]) -> bool:
+    """Whether a switch writes its PortLists as hexadecimal text ("800000000000f0", as a
+    ZTE ZXR10 5250 does) rather than as the bitmap RFC 4363 defines: every value is an
+    even number of ASCII hex digits. A real bitmap fails this at its first empty octet
+    (0x00 is no hex digit), so the test is made over every row of a table at once."""
+    found = False
+    for raw in values:
+        if not raw or len(raw) % 2 or not _HEX_DIGITS.issuperset(raw):
+            return False
+        found = True
+    return found
+
+
+def vlan_portlists(
+    rows: Rows, column: str, *, as_hex_text: bool = False
+) -> dict[int, frozenset[int]]:
     """Q-BRIDGE PortList rows as {VLAN: bridge ports}. The VLAN is the last index part,
     so the static table (``.V``) and the current table (``.TimeMark.V``) both decode;
-    for the current table the row of the latest TimeMark wins."""
+    for the current table the row of the latest TimeMark wins. ``as_hex_text``: the
+    values are the PortList written in hexadecimal text (see :func:`hex_text`)."""
     out: dict[int, frozenset[int]] = {}
     marks: dict[int, tuple[int, ...]] = {}
     for index, raw in octets(rows, column).items():
@@ -48,7 +67,7 @@ def vlan_portlists(rows: Rows, column: str) -> dict[int, frozenset[int]]:
         vid, mark = index[-1], index[:-1]
         if vid not in marks or mark >= marks[vid]:
             marks[vid] = mark
-            out[vid] = portlist.decode(raw)
+            out[vid] = portlist.decode(bytes.fromhex(raw.decode("ascii")) if as_hex_text else raw)
     return out
 
 

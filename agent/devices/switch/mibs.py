@@ -30,6 +30,8 @@ STATIC_EGRESS = f"{VLAN_STATIC}.2"  # Q-BRIDGE-MIB::dot1qVlanStaticEgressPorts
 STATIC_UNTAGGED = f"{VLAN_STATIC}.4"  # Q-BRIDGE-MIB::dot1qVlanStaticUntaggedPorts
 STATIC_ROW_STATUS = f"{VLAN_STATIC}.5"  # Q-BRIDGE-MIB::dot1qVlanStaticRowStatus
 PVID = f"{_QBRIDGE}.5.1.1"  # Q-BRIDGE-MIB::dot1qPvid
+# Q-BRIDGE-MIB VlanIndex: 1..4094 are VLAN IDs (a dot1qPvid of 0 names no VLAN).
+VLAN_MIN, VLAN_MAX = 1, 4094
 
 _ENTITY = "1.3.6.1.2.1.47.1.1.1.1"  # ENTITY-MIB::entPhysicalEntry
 ENT_CLASS = f"{_ENTITY}.5"  # ENTITY-MIB::entPhysicalClass (chassis 3)

@@ -4,9 +4,17 @@
 - vendor: the enterprise number of the sysObjectID (``ENTERPRISES``, IANA's numbers);
 - model, serial, firmware: the chassis row of ENTITY-MIB (the first entPhysicalClass
   chassis(3) row; the software revision, else the firmware revision);
-- ports: BRIDGE-MIB's bridge ports (dot1dBasePortIfIndex); a Cisco IOS switch answers
-  BRIDGE-MIB per VLAN context only, so there its switching interfaces (those with a
-  vmVlan or a trunk row) are numbered 1, 2, ... in ifIndex order;
+- ports: BRIDGE-MIB's bridge ports (dot1dBasePortIfIndex); a Cisco switch answers
+  BRIDGE-MIB per VLAN context (its default context lists VLAN 1's ports, or none), so
+  there every switching interface (one with a vmVlan or a trunk row) is a port too: with
+  no bridge rows at all they are numbered 1, 2, ... in ifIndex order; beside bridge rows,
+  those the default context does not list are shown with no port number (``port`` None:
+  the drivers cannot address them by bridge port);
+- PVID: Q-BRIDGE-MIB dot1qPvid of each bridge port, also when no membership table
+  answers; a value outside 1..4094 is no VLAN (VlanIndex 0 on a routed port): None.
+  Rows for bridge ports the switch does not list are left out, as are PortList bits;
+- PortLists written as hexadecimal text instead of a bitmap (every row of the table an
+  even run of ASCII hex digits: ZTE ZXR10 5250) are read as that text;
 - membership, the first source that answers: Q-BRIDGE-MIB's static table ("static"),
   its current table ("current"), CISCO-VLAN-MEMBERSHIP-MIB vmVlan with CISCO-VTP-MIB's
   trunk table ("cisco"), else "none" with the note "membership not readable".
@@ -49,7 +57,9 @@ _COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class SurveyPort:
-    port: int  # bridge port (Cisco without BRIDGE-MIB rows: position in ifIndex order)
+    # bridge port (Cisco without BRIDGE-MIB rows: position in ifIndex order; a Cisco
+    # switching interface the default BRIDGE-MIB context does not list: None)
+    port: int | None
     if_index: int | None
     name: str  # ifName, else ifDescr
     pvid: int | None
@@ -104,11 +114,17 @@ def chassis(rows: list[tuple[str, Value]]) -> tuple[str, str, str]:
     return get(mibs.ENT_MODEL), get(mibs.ENT_SERIAL), firmware
 
 
-def decode_ports(
-    rows: dict[str, list[tuple[str, Value]]],
-) -> tuple[Membership, dict[int, int], dict[int, mem.PortView]]:
-    """(membership source, {port: ifIndex}, {port: view}) from the walked columns."""
-    pvid = {i[0]: v for i, v in mem.ints(rows[mibs.PVID], mibs.PVID).items() if len(i) == 1}
+Decoded = tuple[int | None, int | None, mem.PortView | None]  # (port, ifIndex, view)
+
+
+def decode_ports(rows: dict[str, list[tuple[str, Value]]]) -> tuple[Membership, list[Decoded]]:
+    """(membership source, [(port, ifIndex, view)]) from the walked columns, ports in
+    order (numbered ports first, then interfaces without a bridge port by ifIndex)."""
+    pvid = {
+        i[0]: v
+        for i, v in mem.ints(rows[mibs.PVID], mibs.PVID).items()
+        if len(i) == 1 and mibs.VLAN_MIN <= v <= mibs.VLAN_MAX
+    }
     cisco_ifs = mem.cisco_if_indexes(rows[mibs.VM_VLAN], rows[mibs.TRUNK_DYNAMIC_STATUS])
     ports = mem.port_map(rows[mibs.BASE_PORT_IF_INDEX], cisco_ifs)
     sources: tuple[tuple[Membership, str, str], ...] = (
@@ -116,17 +132,27 @@ def decode_ports(
         ("current", mibs.CURRENT_EGRESS, mibs.CURRENT_UNTAGGED),
     )
     for source, egress_col, untagged_col in sources:
-        egress = mem.vlan_portlists(rows[egress_col], egress_col)
+        text = mem.hex_text(
+            [
+                *mem.octets(rows[egress_col], egress_col).values(),
+                *mem.octets(rows[untagged_col], untagged_col).values(),
+            ]
+        )
+        egress = mem.vlan_portlists(rows[egress_col], egress_col, as_hex_text=text)
         if egress:
-            untagged = mem.vlan_portlists(rows[untagged_col], untagged_col)
+            untagged = mem.vlan_portlists(rows[untagged_col], untagged_col, as_hex_text=text)
             numbers = ports or {p: p for p in sorted(set(pvid).union(*egress.values()))}
             views = mem.qbridge_ports(numbers, pvid, egress, untagged)
-            return source, ports, views
+            return source, [(p, ports.get(p), views.get(p)) for p in sorted(set(numbers))]
     if cisco_ifs:
         by_if = mem.cisco_views(rows)
-        views = {p: by_if[i] for p, i in ports.items() if i in by_if}
-        return "cisco", ports, views
-    return "none", ports, {}
+        numbered = set(ports.values())
+        found: list[Decoded] = [(p, i, by_if.get(i)) for p, i in sorted(ports.items())]
+        found += [(None, i, by_if.get(i)) for i in cisco_ifs if i not in numbered]
+        return "cisco", found
+    # No membership table: each bridge port's PVID is still what the switch says.
+    views = {p: mem.PortView(v, frozenset(), frozenset()) for p, v in pvid.items() if p in ports}
+    return "none", [(p, i, views.get(p)) for p, i in sorted(ports.items())]
 
 
 async def survey(client: SnmpClient) -> SwitchSurvey:
@@ -144,23 +170,22 @@ async def survey(client: SnmpClient) -> SwitchSurvey:
         mibs.ENT_FIRMWARE_REV,
     )
     model, serial, firmware = chassis([row for column in entity for row in rows[column]])
-    source, ports, views = decode_ports(rows)
+    source, decoded = decode_ports(rows)
     names = {i[0]: _text(v) for i, v in _by_index(rows[mibs.IF_DESCR], mibs.IF_DESCR).items()}
     names |= {
         i[0]: t for i, v in _by_index(rows[mibs.IF_NAME], mibs.IF_NAME).items() if (t := _text(v))
     }
-    numbers = sorted(set(ports) | set(views))
     surveyed = tuple(
         SurveyPort(
             port=p,
-            if_index=ports.get(p),
-            name=names.get(ports[p], "") if p in ports else "",
-            pvid=views[p].pvid if p in views else None,
-            untagged=tuple(sorted(views[p].untagged)) if p in views else (),
-            tagged=tuple(sorted(views[p].tagged)) if p in views else (),
-            trunk=views[p].trunk if p in views else False,
+            if_index=i,
+            name=names.get(i, "") if i is not None else "",
+            pvid=view.pvid if view else None,
+            untagged=tuple(sorted(view.untagged)) if view else (),
+            tagged=tuple(sorted(view.tagged)) if view else (),
+            trunk=view.trunk if view else False,
         )
-        for p in numbers
+        for p, i, view in decoded
     )
     note = ""
     if source == "none":
@@ -176,7 +201,7 @@ async def survey(client: SnmpClient) -> SwitchSurvey:
         model=model,
         serial=serial,
         firmware=firmware,
-        port_count=len(numbers),
+        port_count=len(surveyed),
         ports=surveyed,
         membership=source,
         note=note,

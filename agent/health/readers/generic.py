@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from agent.adapters.snmp import MISSING, SnmpClient, Value
 from agent.devices import ups as ups_mib
+from agent.devices.enterprises import enterprise_of
 from agent.health.readers.base import as_int, as_str, column, index_key
 from agent.health.sensors import (
     AMPERE,
@@ -55,6 +56,45 @@ SENSOR_SCALE = f"{ENT_SENSOR}.2"
 SENSOR_PRECISION = f"{ENT_SENSOR}.3"
 SENSOR_VALUE = f"{ENT_SENSOR}.4"
 SENSOR_STATUS = f"{ENT_SENSOR}.5"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentObject:
+    oid: str  # an exact instance to GET
+    mib: str  # "MODULE::object"
+
+
+@dataclass(frozen=True, slots=True)
+class VendorIdent:
+    """Where a maker's own MIB names the device, for devices that publish no ENTITY-MIB
+    chassis row: read by the generic identity when the sysObjectID's enterprise
+    matches. Each object was checked against the maker's published MIB."""
+
+    model: IdentObject
+    serial: IdentObject | None = None
+    firmware: IdentObject | None = None
+
+
+_LGP_IDENT = "1.3.6.1.4.1.476.1.42.2.1"  # LIEBERT-GP-AGENT-MIB::lgpAgentIdent
+_GEIST_INFO = "1.3.6.1.4.1.21239.5.1.1"  # GEIST-BB-MIB::deviceInfo (watchdog100)
+# Enterprise number of the sysObjectID -> the maker's identity objects.
+VENDOR_IDENTS: dict[int, VendorIdent] = {
+    476: VendorIdent(  # Liebert/Vertiv IntelliSlot cards
+        model=IdentObject(f"{_LGP_IDENT}.2.0", "LIEBERT-GP-AGENT-MIB::lgpAgentIdentModel"),
+        serial=IdentObject(f"{_LGP_IDENT}.4.0", "LIEBERT-GP-AGENT-MIB::lgpAgentIdentSerialNumber"),
+        firmware=IdentObject(
+            f"{_LGP_IDENT}.3.0", "LIEBERT-GP-AGENT-MIB::lgpAgentIdentFirmwareVersion"
+        ),
+    ),
+    21239: VendorIdent(  # Geist Watchdog climate monitors
+        model=IdentObject(f"{_GEIST_INFO}.8.0", "GEIST-BB-MIB::productModelNumber"),
+        serial=IdentObject(f"{_GEIST_INFO}.10.0", "GEIST-BB-MIB::productSerialNumber"),
+        firmware=IdentObject(f"{_GEIST_INFO}.2.0", "GEIST-BB-MIB::productVersion"),
+    ),
+    850: VendorIdent(  # Tripp Lite PowerAlert devices: the first row of tlpDeviceTable
+        model=IdentObject("1.3.6.1.4.1.850.1.1.1.2.1.5.1", "TRIPPLITE-PRODUCTS::tlpDeviceModel"),
+    ),
+}
 
 # EntitySensorDataType -> (our kind, unit, sensor id prefix, plausible low, high)
 SENSOR_KINDS: dict[int, tuple[str, str, str, float, float]] = {
@@ -307,6 +347,9 @@ class GenericReader:
     async def identify(self) -> Identity:
         system = decode_system(await self.client.get(list(SYSTEM_OIDS)))
         model, serial, revision = entity_identity(await self.client.walk(ENT_PHYSICAL))
+        vendor = VENDOR_IDENTS.get(enterprise_of(system.object_id) or 0)
+        if not model and vendor is not None:
+            model, serial, revision = await self._vendor_identity(vendor)
         return Identity(
             device=self.device,
             family="generic",
@@ -316,3 +359,12 @@ class GenericReader:
             sys_object_id=system.object_id,
             sys_descr=system.descr,
         )
+
+    async def _vendor_identity(self, ident: VendorIdent) -> tuple[str, str, str]:
+        """(model, serial, firmware) from the maker's identity objects ("" where absent)."""
+        objects = [ident.model, ident.serial, ident.firmware]
+        values = await self.client.get([o.oid for o in objects if o is not None])
+        model, serial, firmware = (
+            as_str(values.get(o.oid)).strip() if o is not None else "" for o in objects
+        )
+        return model, serial, firmware

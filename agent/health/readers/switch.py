@@ -86,7 +86,7 @@ def decode(
 
 @dataclass(frozen=True, slots=True)
 class PortVlans:
-    port: int
+    port: int | None  # None: a Cisco interface the default BRIDGE-MIB context does not list
     if_index: int | None
     pvid: int | None
     untagged: tuple[int, ...]

@@ -103,7 +103,7 @@ async def test_catalyst_3560_access_ports_from_vmvlan(tmp_path: Path) -> None:
 async def test_procurve_from_the_static_table(tmp_path: Path) -> None:
     async with _replayed("hpe-procurve-516733-b21", tmp_path) as found:
         pass
-    assert (found.enterprise, found.vendor) == (11, "HP")  # 1.3.6.1.4.1.11.2.3.7.11.107
+    assert (found.enterprise, found.vendor) == (11, "HPE")  # 1.3.6.1.4.1.11.2.3.7.11.107
     assert found.model == "516733-B21"  # entPhysicalModelName.1 (class.1 = chassis)
     assert found.serial == "3C421900TX"
     assert found.firmware == "Z.14.31"  # entPhysicalSoftwareRev.1
@@ -148,3 +148,18 @@ async def test_health_identity_is_the_chassis_row(tmp_path: Path) -> None:
         "H3C Switch E528",
         "210235A0GKC158000929",
     )
+
+
+async def test_nexus_access_ports_outside_the_default_bridge_context(tmp_path: Path) -> None:
+    """NX-OS lists only VLAN 1's ports in BRIDGE-MIB's default context; the access
+    ports of other VLANs are switching interfaces all the same (vmVlan rows)."""
+    async with _replayed("cisco-n5000", tmp_path) as found:
+        pass
+    assert found.membership == "cisco"
+    assert found.tables["BRIDGE-MIB::dot1dBasePortIfIndex"] == "read"  # 10 rows
+    # vmVlan and vlanTrunkPortDynamicStatus have rows for 78 interfaces, the 10 included
+    assert found.port_count == 78
+    assert sum(p.port is not None for p in found.ports) == 10
+    # vmVlan.436215808 = 71, vlanTrunkPortDynamicStatus.436215808 = 2 (notTrunking)
+    eth = next(p for p in found.ports if p.if_index == 436215808)
+    assert (eth.port, eth.pvid, eth.untagged, eth.tagged) == (None, 71, (71,), ())

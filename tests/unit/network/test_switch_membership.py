@@ -46,3 +46,16 @@ def test_ports_without_bridge_rows_are_numbered_in_ifindex_order() -> None:
     assert mem.port_map([], [10103, 10101, 10102]) == {1: 10101, 2: 10102, 3: 10103}
     base = [(f"{mibs.BASE_PORT_IF_INDEX}.7", 1007)]
     assert mem.port_map(base, [10101]) == {7: 1007}
+
+
+def test_hex_text_portlists_are_recognised_only_when_every_row_is_hex_text() -> None:
+    # ZTE ZXR10 5250: dot1qVlanStaticEgressPorts.201 = "800000000000f0" (ASCII text)
+    assert mem.hex_text([b"800000000000f0", b"00000000000000", b"800000000000000000"])
+    # a real bitmap has empty octets (0x00 is no hex digit), or an odd length
+    assert not mem.hex_text([b"800000000000f0", bytes([0x80, 0, 0, 0])])
+    assert not mem.hex_text([b"0"])
+    assert not mem.hex_text([])
+    column = mibs.STATIC_EGRESS
+    rows = [(f"{column}.201", b"800000000000f0")]
+    assert mem.vlan_portlists(rows, column, as_hex_text=True) == {201: {1, 49, 50, 51, 52}}
+    assert mem.vlan_portlists(rows, column) != {201: {1, 49, 50, 51, 52}}
