@@ -29,14 +29,18 @@ async def test_probe_names_each_family(lab: Lab) -> None:
     assert (ups["kind"], ups["identity"]["model"]) == ("ups", "9PX 3000i RT2U")
     switch = await probe.probe(target(lab.rack, "tor-1"))
     assert switch["kind"] == "switch"
+    assert switch["switch"] == {"port_count": 8, "membership": "static"}
     assert switch["ports"][0] == {
         "port": 1,
         "if_index": 1001,
+        "name": switch["ports"][0]["name"],
         "pvid": 1,
         "untagged": [1],
         "tagged": [],
     }
+    assert switch["ports"][0]["name"]  # ifName, else ifDescr
     assert "pvid 1" in probe.render(switch)
+    assert "8 ports, VLAN membership from static" in probe.render(switch)
 
 
 async def test_unknown_device(tmp_path: Path) -> None:
