@@ -173,14 +173,21 @@ def _fail(args: argparse.Namespace, exc: AgentError) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     status = _run(config, lambda power: power.status())
-    problems = [p["id"] for p in status["pdus"] if not p["reachable"]]
+    problems = [p["id"] for p in status["pdus"] if not p["outlets_readable"]]
     problems += [u["id"] for u in status["upses"] if not u["reachable"]]
     if args.json:
         _dump(status | {"ok": not problems})
         return 0 if not problems else 1
     for pdu in status["pdus"]:
-        state = f"ok ({pdu['driver']})" if pdu["reachable"] else f"UNREACHABLE: {pdu['error']}"
+        if not pdu["reachable"]:
+            state = f"UNREACHABLE: {pdu['error']}"
+        elif not pdu["outlets_readable"]:
+            state = f"answers, but its outlets cannot be read: {pdu['error']}"
+        else:
+            state = f"ok ({pdu['driver']}), {pdu['outlets_read']} outlets"
         print(f"pdu {pdu['id']:<10} {state}")
+        if pdu["warning"]:
+            print(f"    warning: {pdu['warning']}")
     for ups in status["upses"]:
         if not ups["reachable"]:
             print(f"ups {ups['id']:<10} UNREACHABLE: {ups['error']}")

@@ -498,15 +498,7 @@ class PowerManager:
                     ],
                 }
             )
-        pdus = [
-            {
-                "id": p.id,
-                "reachable": p.id not in run.dead,
-                "driver": self._drivers[p.id].family.key if p.id in self._drivers else None,
-                "error": run.dead.get(p.id),
-            }
-            for p in self.config.pdu
-        ]
+        pdus = [self._pdu_status(run, p.id, p.outlets) for p in self.config.pdu]
         feeds = [
             {
                 "feed": f.feed,
@@ -519,6 +511,30 @@ class PowerManager:
             for f in self.budget.feeds()
         ]
         return {"pdus": pdus, "upses": upses, "devices": devices, "budget": feeds}
+
+    def _pdu_status(self, run: Run, pdu: str, expected: int) -> dict[str, Any]:
+        """One PDU in ``power status``: did it answer, could its outlet table be read,
+        and does the number of outlets it reports match rack.toml (three different
+        things: a silent PDU, a table it refuses, and a table with fewer rows)."""
+        read = sum(1 for (p, _) in run.states if p == pdu)
+        error = run.dead.get(pdu)
+        warning = None
+        if error is None and read != expected:
+            warning = (
+                f"rack.toml says {expected} outlets, the PDU reports {read}"
+                + (" (its outlet table is absent or empty)" if read == 0 else "")
+                + "; check `outlets` and `driver` for this PDU"
+            )
+        return {
+            "id": pdu,
+            "reachable": pdu not in run.unreachable,
+            "outlets_readable": error is None,
+            "driver": self._drivers[pdu].family.key if pdu in self._drivers else None,
+            "error": error,
+            "outlets_read": read,
+            "outlets_expected": expected,
+            "warning": warning,
+        }
 
     def _member(self, device: str) -> Member:
         member = self.sequencer.members.get(device)

@@ -244,6 +244,7 @@ class Run:
         self.report = PowerReport(direction=direction, reason=reason)
         self.states: dict[tuple[str, int], OutletState] = {}
         self.dead: dict[str, str] = {}  # PDU id -> why it is skipped for this run
+        self.unreachable: set[str] = set()  # dead PDUs that did not answer at all
 
     def tell(self, group: str, device: str, step: str, status: str, detail: str = "") -> None:
         event = Progress(self.direction, group, device, step, status, detail)
@@ -277,6 +278,8 @@ class Sequencer:
                     run.states[(pdu, number)] = state
             except (DeviceError, ConfigError) as exc:  # silent, or a model we cannot drive
                 run.dead[pdu] = str(exc)
+                if isinstance(exc, DeviceUnreachable):
+                    run.unreachable.add(pdu)
                 run.tell("", pdu, "read outlets", "failed", str(exc))
 
         async with asyncio.TaskGroup() as tg:

@@ -19,6 +19,7 @@ from agent.conf import RackConfig
 from agent.errors import ConfigError
 from agent.power.cli_commands import register
 from agent.sim.compose import SimRack
+from agent.sim.snmp.values import parse_oid
 from tests.integration.power.demo_rack import fast_demo_path, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -140,3 +141,44 @@ async def test_up_stops_on_the_budget_with_the_reason(
     assert re.search(r"would take UPS 'ups-1' to \d+ W \(1200 W already on", last), last
     assert "budget of 1500 W" in last
     assert not sim.snmp.outlet_powered("pdu-a", 4)
+
+
+# PDU2-MIB::outletSwitchingState.<pduId 1>.<outlet 1> (pdu-b speaks v2c: an SNMPv3 authPriv
+# reply hides its error-status from the adapter, so the refusal is staged on the v2c PDU).
+RARITAN_STATE_1 = "1.3.6.1.4.1.13742.6.4.1.2.1.3.1.1"
+
+
+async def test_status_tells_a_silent_pdu_a_refused_table_and_a_short_one_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.conf import load_config  # noqa: PLC0415
+
+    path = fast_demo(tmp_path)
+    config = load_config(path)
+    # The same rack (same ports), but rack.toml says pdu-a has 30 outlets (it has 24).
+    more = tmp_path / "rack-30.toml"
+    text, count = re.subn(
+        r'(id = "pdu-a"[\s\S]*?)outlets = 24', r"\g<1>outlets = 30", path.read_text()
+    )
+    assert count == 1
+    more.write_text(text)
+    async with SimRack(config) as sim:
+        quicken(sim)
+        sim.snmp.pdu("pdu-b").faults.fail_oid(parse_oid(RARITAN_STATE_1), "genErr")
+        assert await cleanroom("power", "status", "--config", str(more), "--json") == 1
+        pdus = {p["id"]: p for p in json.loads(capsys.readouterr().out)["pdus"]}
+        refused, short = pdus["pdu-b"], pdus["pdu-a"]
+        assert (refused["reachable"], refused["outlets_readable"]) == (True, False), refused
+        assert "genErr" in refused["error"]
+        assert (short["reachable"], short["outlets_readable"]) == (True, True)
+        assert (short["outlets_read"], short["outlets_expected"]) == (24, 30)
+        assert "rack.toml says 30 outlets, the PDU reports 24" in short["warning"]
+        assert await cleanroom("power", "status", "--config", str(more)) == 1
+        text = capsys.readouterr().out
+        assert "pdu pdu-b      answers, but its outlets cannot be read" in text
+        assert "warning: rack.toml says 30 outlets, the PDU reports 24" in text
+
+        sim.snmp.pdu("pdu-b").faults.silent = True
+        assert await cleanroom("power", "status", "--config", str(more), "--json") == 1
+        pdus = {p["id"]: p for p in json.loads(capsys.readouterr().out)["pdus"]}
+        assert (pdus["pdu-b"]["reachable"], pdus["pdu-b"]["outlets_readable"]) == (False, False)
