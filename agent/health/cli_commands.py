@@ -29,6 +29,12 @@ def _table(snapshot: dict[str, Any]) -> str:
         for r in d["readings"]:
             value = "unknown" if r["value"] is None else f"{r['value']:g} {r['unit']}"
             lines.append(f"    {r['sensor']:<36} {value:<14} {r['status']}")
+        # A table the device does not have, has empty, or would not serve: said, not hidden.
+        lines += [
+            f"    table {table}: {state}"
+            for table, state in sorted(d.get("tables", {}).items())
+            if state != "read"
+        ]
     lines.append(f"alarms ({len(snapshot['alarms'])}):")
     lines += [
         f"  [{a['severity']}] {a['message']} (action {a['action']})" for a in snapshot["alarms"]

@@ -388,6 +388,9 @@ class HealthWatch:
                     "readings": [
                         {**reading_payload(r), "ts": r.ts} for r in self.last.get(device, [])
                     ],
+                    # Per MIB table of the last poll: read, absent, empty or unreadable
+                    # (readers that account for their tables: the PDU readers).
+                    "tables": dict(getattr(self.readers.get(device), "last_tables", {}) or {}),
                 }
             )
         return {

@@ -46,6 +46,11 @@ class DetectingPduReader:
                 self._inner = GenericReader(self.device, self.client)
         return self._inner
 
+    @property
+    def last_tables(self) -> dict[str, str]:
+        """The PDU reader's account of its tables in the last poll (empty otherwise)."""
+        return self._inner.last_tables if isinstance(self._inner, PduReader) else {}
+
     async def read(self, ts: float) -> list[Reading]:
         return await (await self._reader()).read(ts)
 

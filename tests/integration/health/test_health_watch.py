@@ -309,3 +309,24 @@ async def test_a_server_answering_while_its_outlets_read_off_is_judged_powered(
     # powered by the first answer to a poll sent after that reading.
     power = [e.data["powered"] for e in drain(sub) if e.kind == "device.power"]
     assert power == [False, True]
+
+
+async def test_a_table_the_pdu_refuses_is_named_unreadable_in_the_snapshot(lab: Lab) -> None:
+    from agent.health.cli_commands import _table  # noqa: PLC0415 - the printer under test
+    from agent.sim.snmp.values import parse_oid  # noqa: PLC0415
+
+    # PDU2-MIB::measurementsOutletSensorValue.<pduId 1>.<outlet 1>.<rmsCurrent 1>
+    lab.rack.device("pdu-b").faults.fail_oid(
+        parse_oid("1.3.6.1.4.1.13742.6.5.4.3.1.4.1.1.1"), "genErr"
+    )
+    async with HealthWatch(lab.config(), Bus()) as watch:
+        await poll_all(watch)
+        snapshot = watch.snapshot()
+    tables = {d["device"]: d["tables"] for d in snapshot["devices"]}
+    assert tables["pdu-b"]["PDU2-MIB::measurementsOutletSensorValue"].startswith("unreadable")
+    assert tables["pdu-b"]["PDU2-MIB::outletSwitchingState"] == "read"
+    assert tables["pdu-a"]  # another PDU's tables are accounted for, and none is refused
+    assert not any(state.startswith("unreadable") for state in tables["pdu-a"].values())
+    text = _table(snapshot)
+    assert "table PDU2-MIB::measurementsOutletSensorValue: unreadable" in text
+    assert "table PDU2-MIB::outletSwitchingState" not in text  # read tables are not listed
