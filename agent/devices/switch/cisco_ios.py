@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Self
 
-from agent.adapters.snmp import Integer, OctetString, SetValue, SnmpClient, SnmpTarget, Value
+from agent.adapters.snmp import Integer, OctetString, SetValue, SnmpTarget, Value
 from agent.conf.schema import Switch
 from agent.devices.switch import membership as mem
 from agent.devices.switch import mibs
 from agent.devices.switch.driver import Culprit, SwitchDiff
 from agent.devices.switch.model import ActualSwitch, DesiredPort
+from agent.devices.switch.snmp_session import SnmpSwitch
 from agent.errors import NegativeReply, ProtocolError
 
 UP, DOWN = 1, 2
@@ -59,7 +58,7 @@ OWNER = "cleanroom-agent"
 MAX_VARBINDS = 32
 
 
-class CiscoIosDriver:
+class CiscoIosDriver(SnmpSwitch):
     """One Catalyst switch running IOS. ``async with CiscoIosDriver(...) as sw:``."""
 
     def __init__(
@@ -70,43 +69,12 @@ class CiscoIosDriver:
         apply_timeout: float = 10.0,
         apply_poll: float = 0.2,
     ) -> None:
-        self.switch_id = switch.id
-        self._switch = switch
-        self._target = target
-        self._client: SnmpClient | None = None
+        super().__init__(switch, target)
         self._apply_timeout = apply_timeout
         self._apply_poll = apply_poll
         self._if_index: dict[int, int] = {}
         self._domain = 1
         self._trunks: frozenset[int] = frozenset()
-        self._touched: dict[str, tuple[int, ...]] = {}
-
-    async def __aenter__(self) -> Self:
-        self._client = SnmpClient(self._target)
-        await self._client.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.__aexit__(exc_type, exc, tb)
-
-    @property
-    def requests(self) -> int:
-        return self._snmp.stats.requests
-
-    @property
-    def _snmp(self) -> SnmpClient:
-        if self._client is None:
-            raise RuntimeError(
-                f"CiscoIosDriver {self.switch_id!r} used outside 'async with'; open it first"
-            )
-        return self._client
 
     # --- read ------------------------------------------------------------------------
 

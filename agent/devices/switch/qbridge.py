@@ -17,15 +17,12 @@ The order of the writes is the vendor profile's (`qbridge_quirks`), computed by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Self
 
 from agent.adapters.snmp import (
     Gauge,
     Integer,
     OctetString,
     SetValue,
-    SnmpClient,
     SnmpTarget,
     expect_bytes,
     expect_int,
@@ -37,6 +34,7 @@ from agent.devices.switch.driver import Culprit, SwitchDiff
 from agent.devices.switch.model import ActualSwitch
 from agent.devices.switch.qbridge_quirks import QBridgeProfile, profile_for
 from agent.devices.switch.qbridge_stages import Write, plan_writes
+from agent.devices.switch.snmp_session import SnmpSwitch
 from agent.errors import NegativeReply, ProtocolError
 
 # The OIDs, each with its MIB name, are in `mibs` (shared with the survey and cisco_ios).
@@ -71,7 +69,7 @@ def _ports_of(write: Write, diff: SwitchDiff) -> tuple[int, ...]:
     return tuple(sorted(flipped & set(diff.desired.ports)))
 
 
-class QBridgeDriver:
+class QBridgeDriver(SnmpSwitch):
     """One SNMP switch speaking Q-BRIDGE-MIB. ``async with QBridgeDriver(...) as sw:``."""
 
     def __init__(
@@ -81,43 +79,12 @@ class QBridgeDriver:
         *,
         profile: QBridgeProfile | None = None,
     ) -> None:
-        self.switch_id = switch.id
-        self._switch = switch
-        self._target = target
-        self._client: SnmpClient | None = None
+        super().__init__(switch, target)
         self.profile = profile
         self._if_index: dict[int, int] = {}
         self._lengths: dict[int, int] = {}
         self.set_pdus = 0
         self.set_varbinds = 0
-        self._touched: dict[str, tuple[int, ...]] = {}  # OID -> ports, for error messages
-
-    async def __aenter__(self) -> Self:
-        self._client = SnmpClient(self._target)
-        await self._client.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.__aexit__(exc_type, exc, tb)
-
-    @property
-    def requests(self) -> int:
-        return self._snmp.stats.requests
-
-    @property
-    def _snmp(self) -> SnmpClient:
-        if self._client is None:
-            raise RuntimeError(
-                f"QBridgeDriver {self.switch_id!r} used outside 'async with'; open it first"
-            )
-        return self._client
 
     # --- read ------------------------------------------------------------------------
 
