@@ -10,20 +10,19 @@ driver's status to show it works for any family.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.devices.ups import UPS_FAMILIES, UpsDriver
-from agent.health.readers.ups import UpsSummary, read_ups
-from agent.health.sensors import Identity, Reading
+from agent.health.readers.ups import UpsSummary
 from agent.power.ups_policy import UpsPolicy
 from agent.sim.snmp import RecordingSpec, SimulatedRack, UpsSpec
 from agent.sim.snmp.values import parse_oid
+
+from .ups_helpers import read_detected, ups_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -184,17 +183,6 @@ async def rack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simula
         yield served
 
 
-def _client(rack: SimulatedRack, name: str) -> SnmpClient:
-    host, port = rack.endpoint(name)
-    return SnmpClient(SnmpTarget(name, host, port, timeout=2.0, retries=1))
-
-
-async def _read(rack: SimulatedRack, name: str) -> tuple[Identity, dict[str, Reading], UpsSummary]:
-    async with _client(rack, name) as client:
-        ident, readings, summary = await read_ups(client, None, time.time())
-    return ident, {r.sensor: r for r in readings}, summary
-
-
 def test_the_families_list_ends_with_the_generic_ups_mib() -> None:
     keys = [f.key for f in UPS_FAMILIES]
     assert keys[-1] == "rfc1628"
@@ -212,7 +200,7 @@ def test_the_families_list_ends_with_the_generic_ups_mib() -> None:
 async def test_apc_smart_ups_on_battery_with_its_not_supported_values(
     rack: SimulatedRack,
 ) -> None:
-    ident, got, summary = await _read(rack, "apc-srt")
+    ident, got, summary = await read_detected(rack, "apc-srt")
     assert (ident.family, ident.vendor, ident.model, ident.serial, ident.firmware) == (
         "apc_ups",
         "APC",
@@ -240,7 +228,7 @@ async def test_apc_smart_ups_on_battery_with_its_not_supported_values(
 async def test_the_ups_policy_acts_on_an_apc_ups_through_the_driver(
     rack: SimulatedRack,
 ) -> None:
-    async with _client(rack, "apc-srt") as client:
+    async with ups_client(rack, "apc-srt") as client:
         status = await UpsDriver().read_status(client)
     decisions = UpsPolicy("apc-srt", low_runtime_s=300.0, dead_time_s=60.0).observe(status, 0.0)
     assert [d.kind for d in decisions] == ["on_battery", "critical"]
@@ -248,7 +236,7 @@ async def test_the_ups_policy_acts_on_an_apc_ups_through_the_driver(
 
 
 async def test_apc_three_phase_lines_from_the_upsphase_tables(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "apc-3phase")
+    ident, got, summary = await read_detected(rack, "apc-3phase")
     assert ident.family == "apc_ups"
     assert summary == UpsSummary("normal", on_battery=False)  # batteryNormal, onLine
     # upsPhaseInputVoltage.1.N VAC, upsPhaseInputCurrent.1.N tenths of A.
@@ -267,7 +255,7 @@ async def test_apc_three_phase_lines_from_the_upsphase_tables(rack: SimulatedRac
 
 
 async def test_cyberpower_ups_is_not_the_cyberpower_epdu(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "cyberpower")
+    ident, got, summary = await read_detected(rack, "cyberpower")
     assert (ident.family, ident.model, ident.serial, ident.firmware) == (
         "cyberpower_ups",
         "OR1500LCDRM1U",
@@ -282,12 +270,12 @@ async def test_cyberpower_ups_is_not_the_cyberpower_epdu(rack: SimulatedRack) ->
     assert got["output/1/current"].value == pytest.approx(1.9)  # 1/10 A
     assert got["output/power"].value == 310.0
     assert got["output/load"].value == 34.0
-    async with _client(rack, "cyberpower-epdu") as client:
+    async with ups_client(rack, "cyberpower-epdu") as client:
         assert not await UpsDriver().is_ups(client)
 
 
 async def test_powerware_on_xups_alone(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "powerware")
+    ident, got, summary = await read_detected(rack, "powerware")
     assert (ident.family, ident.vendor, ident.model) == (
         "eaton_xups",
         "EATON",
@@ -304,7 +292,7 @@ async def test_powerware_on_xups_alone(rack: SimulatedRack) -> None:
 
 
 async def test_tripplite_ups_behind_poweralert(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "tripplite")
+    ident, got, summary = await read_detected(rack, "tripplite")
     assert (ident.family, ident.vendor, ident.model, ident.serial, ident.firmware) == (
         "tripplite_ups",
         "TRIPP LITE",
@@ -327,7 +315,7 @@ async def test_a_refused_line_table_leaves_the_rest_of_the_status() -> None:
     async with SimulatedRack([UpsSpec("ups")]) as sim:
         # genErr on UPS-MIB::upsOutputVoltage.1: the walk of upsOutputEntry fails.
         sim.device("ups").faults.fail_oid(parse_oid("1.3.6.1.2.1.33.1.4.4.1.2.1"), "genErr")
-        async with _client(sim, "ups") as client:
+        async with ups_client(sim, "ups") as client:
             status = await UpsDriver().read_status(client)
     # The simulated UPS: 1200 Wh at 900 W, 80 minutes of runtime.
     assert (status.family, status.on_battery, status.runtime_s) == ("rfc1628", False, 4800.0)

@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agent.adapters.snmp import SnmpClient, SnmpTarget
 from agent.devices.ups import EATON_MGE, detect_ups
 from agent.health.readers.ups import UpsSummary, read_ups
-from agent.health.sensors import Identity, Reading
+from agent.health.sensors import Reading
 from agent.sim.snmp import RecordingSpec, SimulatedRack
+
+from .ups_helpers import read_detected, ups_client
 
 # snmpsim-data is a dev dependency (pyproject.toml); its files sit in the package.
 DATA = Path(str(importlib.resources.files("snmpsim_data") / "data"))
@@ -57,17 +58,6 @@ async def rack() -> AsyncIterator[SimulatedRack]:
         yield served
 
 
-def _client(rack: SimulatedRack, name: str) -> SnmpClient:
-    host, port = rack.endpoint(name)
-    return SnmpClient(SnmpTarget(name, host, port, timeout=2.0, retries=1))
-
-
-async def _read(rack: SimulatedRack, name: str) -> tuple[Identity, dict[str, Reading], UpsSummary]:
-    async with _client(rack, name) as client:
-        ident, readings, summary = await read_ups(client, None, time.time())
-    return ident, {r.sensor: r for r in readings}, summary
-
-
 def _values(got: dict[str, Reading], sensors: list[str]) -> list[float | None]:
     return [got[s].value for s in sensors]
 
@@ -82,7 +72,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def test_eaton_93e_reads_as_xups_with_mge_and_ups_mib_filling_in(
     rack: SimulatedRack,
 ) -> None:
-    ident, got, summary = await _read(rack, "eaton-93e")
+    ident, got, summary = await read_detected(rack, "eaton-93e")
     # sysObjectID 1.3.6.1.4.1.705.1; XUPS, MGE and UPS-MIB sentinels all answer.
     assert ident.family == "eaton_xups"
     # xupsIdentManufacturer 534.1.1.1.0 "EATON", xupsIdentModel 534.1.1.2.0 "EATON 93E 80",
@@ -136,7 +126,7 @@ async def test_eaton_93e_reads_as_xups_with_mge_and_ups_mib_filling_in(
 
 
 async def test_eaton_9px_partial_has_no_ups_mib(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "eaton-9px")
+    ident, got, summary = await read_detected(rack, "eaton-9px")
     assert ident.family == "eaton_xups"  # sysObjectID 705.1; XUPS and MGE, no UPS-MIB
     # No xupsIdentManufacturer: the family's vendor. xupsIdentModel 534.1.1.2.0,
     # upsmgIdentSerialNumber 705.1.1.7.0, xupsIdentSoftwareVersion 534.1.1.3.0.
@@ -177,7 +167,7 @@ async def test_eaton_9px_partial_has_no_ups_mib(rack: SimulatedRack) -> None:
 async def test_eaton_9px_through_mge_alone(rack: SimulatedRack) -> None:
     """The MGE family pinned, on the same 9PX: its own objects, no XUPS to lean on
     except for what MGE lacks."""
-    async with _client(rack, "eaton-9px") as client:
+    async with ups_client(rack, "eaton-9px") as client:
         ident, readings, summary = await read_ups(client, EATON_MGE, time.time())
     got = {r.sensor: r for r in readings}
     # upsmgIdentFamilyName 705.1.1.1.0 "Eaton 9PX" + upsmgIdentModelName .1.2.0 "2200i RT 3U",
@@ -201,7 +191,7 @@ async def test_eaton_9px_through_mge_alone(rack: SimulatedRack) -> None:
 
 
 async def test_huawei_ups5000_publishes_ups_mib_in_its_own_units(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "huawei-ups5000")
+    ident, got, summary = await read_detected(rack, "huawei-ups5000")
     assert ident.family == "rfc1628"  # sysObjectID 8072.3.2.10 (net-snmp)
     assert (ident.vendor, ident.model, ident.firmware) == (
         "HUAWEI",  # upsIdentManufacturer 33.1.1.1.0
@@ -236,7 +226,7 @@ async def test_huawei_ups5000_publishes_ups_mib_in_its_own_units(rack: Simulated
 
 
 async def test_santak_array_three_phase_on_ups_mib(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "santak-array")
+    ident, got, summary = await read_detected(rack, "santak-array")
     assert ident.family == "rfc1628"  # sysObjectID 2468.1.2.1 (WebPower Pro II card)
     assert (ident.vendor, ident.model, ident.firmware) == ("Santak", "Array-3A3", "00.00")
     assert summary == UpsSummary("normal", on_battery=False)  # 33.1.2.1.0 = 2, 33.1.4.1.0 = 3
@@ -261,7 +251,7 @@ async def test_santak_array_three_phase_on_ups_mib(rack: SimulatedRack) -> None:
 
 
 async def test_phoenixtec_ignores_the_zero_rows_past_its_line_count(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "phoenixtec")
+    ident, got, summary = await read_detected(rack, "phoenixtec")
     assert ident.family == "rfc1628"  # sysObjectID 935.1.1.1
     # upsIdentManufacturer/Model/UPSSoftwareVersion are empty; the agent's version
     # upsIdentAgentSoftwareVersion 33.1.1.4.0 is the only one given.
@@ -278,7 +268,7 @@ async def test_phoenixtec_ignores_the_zero_rows_past_its_line_count(rack: Simula
 
 
 async def test_east_ea9080_table_rows_with_a_stray_zero_arc(rack: SimulatedRack) -> None:
-    ident, got, summary = await _read(rack, "east-ea9080")
+    ident, got, summary = await read_detected(rack, "east-ea9080")
     assert ident.family == "rfc1628"  # sysObjectID 1.3.6.1.4.1.40614
     assert (ident.vendor, ident.model, ident.firmware) == ("EAST", "EA9080", "V8.0")
     assert summary == UpsSummary("normal", on_battery=False)
@@ -294,5 +284,5 @@ async def test_east_ea9080_table_rows_with_a_stray_zero_arc(rack: SimulatedRack)
 
 @pytest.mark.parametrize("name", sorted(NOT_A_UPS_FAMILY))
 async def test_no_ups_family_claims_what_it_cannot_read(rack: SimulatedRack, name: str) -> None:
-    async with _client(rack, name) as client:
+    async with ups_client(rack, name) as client:
         assert await detect_ups(client) is None
