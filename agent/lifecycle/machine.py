@@ -14,13 +14,13 @@ devices read back; the restore runbook resumes its own run from the journal).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from agent.bus import Bus
+from agent.cancel import cancel_and_wait
 from agent.conf.schema import RackConfig
 from agent.errors import AgentError
 from agent.lifecycle.journal import Journal
@@ -171,11 +171,9 @@ class Lifecycle:
             try:
                 done, _ = await asyncio.wait({entry, outside}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (entry, outside):
-                    if not task.done():
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                # The losers are cancelled and awaited; a cancellation of this loop that
+                # arrives meanwhile propagates (never swallowed with theirs).
+                await cancel_and_wait((entry, outside))
             if outside in done:
                 event, actor, reason = outside.result()
             else:
