@@ -177,12 +177,15 @@ def _snapshot(ctx: Context) -> Callable[[], Snapshot]:
 
 @contextlib.asynccontextmanager
 async def report_part(ctx: Context) -> AsyncIterator[None]:
-    """Remote supervision. Started first, so it hears every event the others publish;
-    the command verbs it serves are looked up when a command arrives, once the
-    lifecycle has filled them in."""
+    """Remote supervision: sends what the record (always on, see agent/record.py)
+    commits; the command verbs it serves are looked up when a command arrives, once
+    the lifecycle has filled them in."""
     config = ctx.config
     if not config.mqtt.urls:
-        log.warning("no [mqtt] urls: remote supervision is off, events stay local")
+        log.warning(
+            "no [mqtt] urls: remote supervision is off; events and audit entries are "
+            "recorded in the store's outbox and sent once a broker is configured"
+        )
         yield
         return
 
@@ -219,6 +222,7 @@ async def report_part(ctx: Context) -> AsyncIterator[None]:
         handlers=dict.fromkeys(domain_verbs, dispatch),
         status_provider=_snapshot(ctx),
         settings=report_wiring.report_settings(config),
+        record=ctx.record,
     )
     async with reporter:
         ctx.parts["report"] = reporter
