@@ -151,8 +151,8 @@ def cmd_runbook_validate(args: argparse.Namespace) -> int:
 def cmd_runbook_act(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     verb, payload = {
-        "run": ("runbook.retry", {}),
-        "resume": ("runbook.retry", {}),
+        "run": ("runbook.start", {}),
+        "resume": ("runbook.start", {}),
         "retry": ("runbook.retry", {"step": getattr(args, "step", "")}),
         "skip": (
             "runbook.skip",

@@ -161,6 +161,9 @@ class Reporter:
         task.add_done_callback(self._spawned.discard)
         return task
 
+    # The verbs of the registry (agent/verbs.py) this part answers itself.
+    BUILTIN = ("status.get", "outbox.stats")
+
     def builtin_handlers(self) -> dict[str, Handler]:
         async def status_get(_command: Any) -> Any:
             return msgspec.to_builtins(self.build_status(online=True))
