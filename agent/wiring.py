@@ -92,6 +92,9 @@ async def _follow_health(machine: Lifecycle, health: HealthWatch) -> None:
         reason = f"health policy {action.verb}: alarms {', '.join(action.alarms) or 'none'}"
         if action.verb == "shutdown":
             machine.post(Event.UPS_CRITICAL, actor="health", reason=reason)
+        elif action.verb == "isolate":
+            # The critical action: the same held isolation as the emergency button.
+            await machine.isolate(actor="health", reason=reason)
         else:
             machine.set_health(action.verb == "degraded", reason)
 

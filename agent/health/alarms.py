@@ -27,10 +27,10 @@ from agent.errors import PolicyRefusal
 
 log = logging.getLogger(__name__)
 
-Action = Literal["none", "degraded", "shutdown"]
+Action = Literal["none", "degraded", "isolate", "shutdown"]
 Severity = Literal["info", "warning", "critical"]
-PolicyVerb = Literal["degraded", "shutdown", "recovered"]
-_RANK: dict[str, int] = {"none": 0, "degraded": 1, "shutdown": 2}
+PolicyVerb = Literal["degraded", "isolate", "shutdown", "recovered"]
+_RANK: dict[str, int] = {"none": 0, "degraded": 1, "isolate": 2, "shutdown": 3}
 
 
 class Alarm(msgspec.Struct, frozen=True, kw_only=True):

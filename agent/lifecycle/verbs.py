@@ -47,8 +47,6 @@ Handler = Callable[[Any], Awaitable[Any]]
 
 
 class Network(Protocol):
-    async def isolate_now(self, reason: str = ...) -> Any: ...
-
     async def enter_phase(self, phase: Any, devices: Any = (), *, approvals: Any = ()) -> Any: ...
 
 
@@ -239,9 +237,13 @@ def _rack(
 
     async def network_isolate(cmd: Request) -> Any:
         reason = str(cmd.args.get("reason") or f"isolation asked by {actor(cmd)}")
-        report = await network.isolate_now(reason)
-        machine.post(Event.ISOLATE_NOW, actor=actor(cmd), reason=reason)
-        return {"verified": bool(getattr(report, "verified", False)), "reason": reason}
+        verified, summary = await machine.isolate(actor=actor(cmd), reason=reason)
+        return {"verified": verified, "reason": reason, "summary": summary, "held": True}
+
+    async def network_release(cmd: Request) -> Any:
+        reason = str(cmd.args["reason"])
+        state = await machine.release(actor=actor(cmd), reason=reason)
+        return {"released": True, "reason": reason, "state": state}
 
     async def network_connect(cmd: Request) -> Any:
         approvals = {cmd.key_id, *cmd.approved_by}
@@ -257,6 +259,7 @@ def _rack(
         "power.off": _power("off"),
         "power.cycle": _power("cycle"),
         "network.isolate": network_isolate,
+        "network.release": network_release,
         "network.connect": network_connect,
     }
 

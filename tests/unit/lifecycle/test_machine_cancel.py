@@ -50,6 +50,12 @@ class Quiet:
     async def emergency(self, reason: str) -> str:
         return reason
 
+    async def hold(self, reason: str) -> tuple[bool, str]:
+        return True, reason
+
+    def release(self) -> None:
+        return None
+
     async def up(self) -> tuple[bool, str]:
         return True, "ok"
 
