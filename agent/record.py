@@ -88,7 +88,9 @@ class Record:
         try:
             if self._pump is not None:
                 self._pump.cancel()
-            await tg.__aexit__(exc_type, exc, tb)
+            # Only our own pump is stopped here: the body's exception (if any) goes on
+            # as it is, not wrapped in the task group's ExceptionGroup.
+            await tg.__aexit__(None, None, None)
         finally:
             # Whatever the parts published before the stop is committed, not dropped.
             try:

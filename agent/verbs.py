@@ -56,6 +56,7 @@ class Verb:
 
 _STEP = Arg("step", "string", "a runbook step id", required=True)
 _REASON = Arg("reason", "string", "why, for the audit log")
+_VIA = Arg("via", "string", "auto (default), outlet or bmc")
 _FORCE = Arg("force", "boolean", "local console only: switch a protected outlet off too")
 _TARGET = Arg("target", "string", "a device id (hv-1) or one outlet as PDU:OUTLET", required=True)
 
@@ -80,12 +81,12 @@ VERBS: Final[tuple[Verb, ...]] = (
          cli="cleanroom runbook ack STEP"),
     Verb("alarm.ack", "acknowledge an active alarm (it stays active until it clears)",
          "operator", (Arg("alarm", "string", "the alarm id", required=True), _REASON)),
-    Verb("power.on", "power a device or one outlet on", "operator", (_TARGET,),
+    Verb("power.on", "power a device or one outlet on", "operator", (_TARGET, _VIA),
          cli="cleanroom power on TARGET"),
     Verb("power.off", "power a device off (graceful BMC shutdown) or one outlet", "operator",
-         (_TARGET, _FORCE), cli="cleanroom power off TARGET"),
+         (_TARGET, _VIA, _FORCE), cli="cleanroom power off TARGET"),
     Verb("power.cycle", "off, pause (default 5 s), on", "operator",
-         (_TARGET, Arg("pause_s", "number", "seconds off, 0 to 300 (default 5)"), _FORCE),
+         (_TARGET, Arg("pause_s", "number", "seconds off, 0 to 300 (default 5)"), _VIA, _FORCE),
          cli="cleanroom power cycle TARGET"),
     Verb("power.down", "the staged power-down of the rack (a lifecycle state)", "admin",
          (_REASON,), two_person=True, cli="cleanroom power down"),

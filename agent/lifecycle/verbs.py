@@ -228,6 +228,7 @@ def _rack(
                 config,
                 target,
                 action,
+                via=str(cmd.args.get("via") or "auto"),
                 remote=not (local and bool(cmd.args.get("force"))),
                 pause_s=None if pause is None else float(pause),
             )

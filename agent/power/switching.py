@@ -15,6 +15,8 @@ from typing import Literal, Protocol
 from agent.conf import RackConfig
 from agent.errors import PolicyRefusal
 
+VIAS = ("auto", "outlet", "bmc")
+
 Action = Literal["on", "off", "cycle"]
 DEFAULT_PAUSE_S = 5.0
 MAX_PAUSE_S = 300.0
@@ -67,6 +69,8 @@ async def switch(
     """Do it; one summary line per switching. ``remote`` refuses protected outlets off."""
     verb = f"power.{action}"
     outlet = check_target(config, verb, target)
+    if via not in VIAS:
+        raise PolicyRefusal(f"{verb}: via {via!r}: use one of {', '.join(VIAS)}")
     pause = check_pause(verb, pause_s) if action == "cycle" else 0.0
 
     async def one(on: bool) -> str:

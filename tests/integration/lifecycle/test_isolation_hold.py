@@ -93,6 +93,10 @@ async def test_cli_isolation_holds_through_reconcile_and_restart(tmp_path: Path)
                     State.OPERATIONAL
                 )
             assert network.layout.phase != "quarantine"  # servers on their clean VLAN
+            # The power commands ask the agent too (its console audits the person).
+            code, out = await cli(config, "power", "on", "hv-1")
+            assert code == 0, out
+            assert "no agent is running" not in out
             code, out = await cli(config, "net", "isolate", "--reason", "suspicious traffic")
             assert code == 0, out
             assert "held by the agent" in out
@@ -119,6 +123,9 @@ async def test_cli_isolation_holds_through_reconcile_and_restart(tmp_path: Path)
             await daemon.context.record.flush()
             rows = await daemon.context.store.call(
                 lambda c: [tuple(r) for r in c.execute("SELECT actor, action FROM audit")]
+            )
+            assert any(
+                actor.startswith("local:") and action == "console.command" for actor, action in rows
             )
             held = [a for a, action in rows if action == "lifecycle.isolation"]
             assert held, rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import re
 from collections.abc import AsyncIterator
@@ -18,7 +19,9 @@ import pytest
 from agent.conf import RackConfig
 from agent.errors import ConfigError
 from agent.power.cli_commands import register
+from agent.report.audit import verify
 from agent.sim.compose import SimRack
+from agent.store import Store
 from tests.integration.power.demo_rack import fast_demo_path, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -111,7 +114,9 @@ async def test_on_off_cycle_and_protected_outlets(
 
     code = await cleanroom("power", "cycle", "hv-1", "--pause", "0", "--config", config)
     assert code == 0
-    assert capsys.readouterr().out.splitlines() == [
+    cycled = capsys.readouterr()
+    assert "no agent is running" in cycled.err  # acting directly, and saying so
+    assert cycled.out.splitlines() == [
         "hv-1: already off",
         "hv-1: " + ", ".join(["outlet pdu-a:3 on", "outlet pdu-b:3 on", "host on (BMC)"]),
     ]
@@ -124,6 +129,15 @@ async def test_on_off_cycle_and_protected_outlets(
 
     with pytest.raises(ConfigError, match="'hv-9' is neither a device id nor PDU:OUTLET"):
         await cleanroom("power", "on", "hv-9", "--config", config)
+    # Acting directly, each command was audited in the agent's store, as the person.
+    async with Store(Path(config).parent / "state" / "agent.db") as store:
+        rows = await store.call(
+            lambda c: [tuple(r) for r in c.execute("SELECT actor, action FROM audit")]
+        )
+        assert (await store.call(verify)).ok
+    assert sum(action == "cli.direct" for _, action in rows) == 4
+    assert ("local:" + getpass.getuser(), "power.cycle") in rows
+    assert any(action == "power.outlet" for _, action in rows)
 
 
 async def test_up_stops_on_the_budget_with_the_reason(
