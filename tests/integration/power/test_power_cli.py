@@ -154,3 +154,39 @@ async def test_up_stops_on_the_budget_with_the_reason(
     assert re.search(r"would take UPS 'ups-1' to \d+ W \(1200 W already on", last), last
     assert "budget of 1500 W" in last
     assert not sim.snmp.outlet_powered("pdu-a", 4)
+
+
+async def test_a_server_controlled_only_by_its_bmc(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hv-3 without outlets: its power comes from its BMC, never 'off (no outlet power)',
+    and it powers on and off through the BMC."""
+    from agent.conf import load_config  # noqa: PLC0415
+
+    path = fast_demo(
+        tmp_path,
+        **{
+            r'^power = \[\{ pdu = "pdu-a", outlet = 5 \}.*\n': "",
+            r'"hv-2", "hv-3", "bkp-1"': '"hv-2", "bkp-1"',  # not sequenced by outlets
+        },
+    )
+    config = load_config(path)
+    assert next(s for s in config.server if s.id == "hv-3").power == []
+    async with SimRack(config) as sim:
+        quicken(sim)
+        argv = ("--config", str(path))
+        await cleanroom("power", "status", "--json", *argv)
+        status = json.loads(capsys.readouterr().out)
+        hv3 = next(d for d in status["devices"] if d["id"] == "hv-3")
+        assert hv3["host"] == "off", hv3  # asked of its BMC
+        assert await cleanroom("power", "on", "hv-3", *argv) == 0
+        assert "host on (BMC)" in capsys.readouterr().out
+        assert sim.host_on("hv-3")
+        await cleanroom("power", "status", "--json", *argv)
+        status = json.loads(capsys.readouterr().out)
+        assert next(d for d in status["devices"] if d["id"] == "hv-3")["host"] == "on"
+        assert await cleanroom("power", "off", "hv-3", *argv) == 0
+        capsys.readouterr()
+        assert not sim.host_on("hv-3")
+        assert await cleanroom("power", "on", "hv-3", "--via", "outlet", *argv) == 1
+        assert "no outlets in the rack config" in capsys.readouterr().err
