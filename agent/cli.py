@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.cliargs import add_config, duration
 from agent.errors import AgentError, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -38,6 +39,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.conf import config_to_builtins, load_config  # noqa: PLC0415 - keep start fast
 
+    args.file = args.file or args.config
     try:
         config = load_config(args.file)
     except ConfigError as exc:
@@ -133,26 +135,27 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_version)
 
     p = sub.add_parser("check-config", help="validate a rack config and print every problem")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, nargs="?", help="the rack config (or give --config)")
+    add_config(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_check_config)
 
     p = sub.add_parser("run", help="run the agent (the daemon) in the foreground")
-    p.add_argument("--config", type=Path, required=True)
+    add_config(p)
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("demo", help="run the agent against the simulated demo rack")
-    p.add_argument("--config", default=str(DEMO_CONFIG))
+    add_config(p, default=DEMO_CONFIG)
     p.add_argument(
         "--duration",
-        type=float,
+        type=duration,
         default=0.0,
-        help="stop after this many seconds (0: when the demo is done)",
+        help="stop after this long, like 90s or 5min (0: when the demo is done)",
     )
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("sim", help="run the simulated rack described by a rack config")
-    p.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    add_config(p, default=DEMO_CONFIG)
     p.add_argument("--json", action="store_true", help="one JSON line per device endpoint")
     p.add_argument(
         "--set-log",

@@ -90,6 +90,8 @@ VERBS: Final[tuple[Verb, ...]] = (
          cli="cleanroom power cycle TARGET"),
     Verb("power.down", "the staged power-down of the rack (a lifecycle state)", "admin",
          (_REASON,), two_person=True, cli="cleanroom power down"),
+    Verb("network.status", "the network layout the agent keeps: rack phase, devices moved",
+         "observer", cli="cleanroom net show"),
     Verb("network.isolate", "EMERGENCY: hold the rack isolated (quarantine, uplinks down)",
          "operator", (_REASON,), cli="cleanroom net isolate"),
     Verb("network.release", "leave emergency isolation: to safe hold, still quarantined",

@@ -47,6 +47,12 @@ Handler = Callable[[Any], Awaitable[Any]]
 
 
 class Network(Protocol):
+    @property
+    def layout(self) -> Any: ...
+
+    @property
+    def held(self) -> str | None: ...
+
     async def enter_phase(self, phase: Any, devices: Any = (), *, approvals: Any = ()) -> Any: ...
 
 
@@ -236,6 +242,10 @@ def _rack(
 
         return run
 
+    async def network_status(cmd: Request) -> Any:
+        layout = network.layout
+        return {"phase": layout.phase, "devices": dict(layout.devices), "held": network.held}
+
     async def network_isolate(cmd: Request) -> Any:
         reason = str(cmd.args.get("reason") or f"isolation asked by {actor(cmd)}")
         verified, summary = await machine.isolate(actor=actor(cmd), reason=reason)
@@ -259,6 +269,7 @@ def _rack(
         "power.on": _power("on"),
         "power.off": _power("off"),
         "power.cycle": _power("cycle"),
+        "network.status": network_status,
         "network.isolate": network_isolate,
         "network.release": network_release,
         "network.connect": network_connect,

@@ -15,10 +15,11 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from agent import onepath
+from agent.cliargs import add_config
 from agent.conf import RackConfig, load_config
 from agent.devices.switch.drivers import drivers_for
 from agent.devices.switch.model import (
@@ -35,8 +36,6 @@ from agent.network.invariants import check_actual
 from agent.network.manager import NetworkManager
 from agent.network.plan import Layout, plan
 
-DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
-
 
 def register(subparsers: Any) -> None:
     """Add ``net`` and its subcommands to an argparse subparsers object."""
@@ -49,9 +48,17 @@ def register(subparsers: Any) -> None:
         ("verify", cmd_verify, "read every switch back and check it against a phase"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        add_config(p)
         p.add_argument("--json", action="store_true")
-        if name in ("show", "verify"):
+        if name == "show":
+            p.add_argument(
+                "--phase",
+                choices=PHASES,
+                default=None,
+                help="compare against this phase (default: the running agent's layout, "
+                "quarantine when no agent runs)",
+            )
+        elif name == "verify":
             p.add_argument("--phase", choices=PHASES, default="quarantine")
         else:
             p.add_argument(
@@ -86,10 +93,22 @@ async def _read_all(config: RackConfig) -> dict[str, ActualSwitch | str]:
     return found
 
 
+def _layout(config: RackConfig, phase: Phase | None) -> tuple[Layout, str]:
+    """The layout to compare against, and where it comes from."""
+    if phase is not None:
+        return Layout(phase), "asked"
+    try:
+        answer = onepath.ask(config, "network.status", {})
+    except onepath.NoAgent:
+        return Layout("quarantine"), "no agent running"
+    return Layout(answer["phase"], MappingProxyType(answer["devices"])), "the agent's layout"
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    phase: Phase = args.phase
-    desired = plan(config, Layout(phase))
+    layout, source = _layout(config, args.phase)
+    phase = layout.phase
+    desired = plan(config, layout)
     actual = asyncio.run(_read_all(config))
     rows: list[dict[str, Any]] = []
     for switch_id, want in desired.items():
@@ -109,10 +128,15 @@ def cmd_show(args: argparse.Namespace) -> int:
                 }
             )
     if args.json:
-        json.dump({"phase": phase, "ports": rows}, sys.stdout, indent=2)
+        json.dump(
+            {"phase": phase, "devices": dict(layout.devices), "source": source, "ports": rows},
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
     else:
-        print(f"desired = phase {phase!r}")
+        moved = ", ".join(f"{d} in {p}" for d, p in sorted(layout.devices.items()))
+        print(f"desired = phase {phase!r}" + (f", {moved}" if moved else "") + f" ({source})")
         print(f"{'switch':<8} {'port':>4} {'role':<10} {'device':<10} {'desired':<38} actual")
         for r in rows:
             mark = "" if r["ok"] else "  <-- differs"

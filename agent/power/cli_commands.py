@@ -25,11 +25,11 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from agent import onepath
 from agent.bus import Bus
+from agent.cliargs import add_config, duration
 from agent.conf import RackConfig, load_config
 from agent.errors import AgentError, ConfigError, PolicyRefusal
 from agent.power import switching
@@ -37,7 +37,6 @@ from agent.power.manager import VIAS, PowerManager
 from agent.power.sequencer import PowerReport, Progress
 from agent.power.switching import Action
 
-DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
 # Steps that take time: shown when they start even when the output is not a terminal.
 _WAITS = frozenset({"inrush delay", "BMC answers", "settle", "host shutdown", "host on"})
 T = TypeVar("T")
@@ -49,7 +48,7 @@ def register(subparsers: Any) -> None:
     sub = power.add_subparsers(dest="power_command", required=True, metavar="POWER_COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        add_config(p)
         p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("status", help="every outlet, host, PDU, UPS and power budget")
@@ -79,7 +78,7 @@ def register(subparsers: Any) -> None:
         if name == "cycle":
             p.add_argument(
                 "--pause",
-                type=float,
+                type=duration,
                 default=switching.DEFAULT_PAUSE_S,
                 help=f"seconds off (default {switching.DEFAULT_PAUSE_S:g})",
             )

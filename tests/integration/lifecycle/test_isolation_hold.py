@@ -93,6 +93,11 @@ async def test_cli_isolation_holds_through_reconcile_and_restart(tmp_path: Path)
                     State.OPERATIONAL
                 )
             assert network.layout.phase != "quarantine"  # servers on their clean VLAN
+            # net show compares against the phase the agent keeps: a healthy rack agrees.
+            code, out = await cli(config, "net", "show")
+            assert code == 0, out
+            assert "(the agent's layout)" in out
+            assert "differs" not in out
             # The power commands ask the agent too (its console audits the person).
             code, out = await cli(config, "power", "on", "hv-1")
             assert code == 0, out
