@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.lifecycle.drill_run import run_drill
+from agent.drill_run import run_drill
 from agent.report.audit import read_entries, verify
 from agent.store import Store
 

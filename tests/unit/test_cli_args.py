@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import build_parser
-from agent.cliargs import DEFAULT_CONFIG
+from agent.cli.args import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.network.cli_commands import register
+from agent.cli.net import register
 from agent.report.audit import verify
 from agent.store import Store
 

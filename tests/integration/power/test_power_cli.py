@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.cli.power import register
 from agent.conf import RackConfig
 from agent.errors import ConfigError
-from agent.power.cli_commands import register
 from agent.report.audit import verify
 from agent.sim.compose import SimRack
 from agent.store import Store

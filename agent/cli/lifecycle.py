@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agent.cliargs import add_config, duration
+from agent.cli.args import add_config, duration
 from agent.conf import RackConfig, load_config
 from agent.conf.checks import find_cycle
 from agent.errors import AgentError
@@ -173,7 +173,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from agent.lifecycle.drill_run import run_drill  # noqa: PLC0415
+    from agent.drill_run import run_drill  # noqa: PLC0415
 
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="cleanroom-drill-"))
     report = asyncio.run(run_drill(args.config, folder, timeout=args.timeout))

@@ -1,6 +1,6 @@
 """``cleanroom power status | on | off | cycle TARGET | up | down``: the power commands.
 
-``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli.py). With an
+``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli/__init__.py). With an
 agent running, ``on``, ``off``, ``cycle`` and ``down`` are requests to it through its
 console (agent/onepath.py: serialised with its own work, audited as ``local:<user>``),
 and ``up`` is refused (the agent powers the rack in its lifecycle). With no agent they
@@ -29,7 +29,7 @@ from typing import Any, TextIO, TypeVar
 
 from agent import onepath
 from agent.bus import Bus
-from agent.cliargs import add_config, duration
+from agent.cli.args import add_config, duration
 from agent.conf import RackConfig, load_config
 from agent.errors import AgentError, ConfigError, PolicyRefusal
 from agent.power import switching

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cliargs import add_config, duration
+from agent.cli.args import add_config, duration
 from agent.errors import ConfigError
 
 

@@ -1,6 +1,7 @@
 """The `cleanroom` command: argument parsing and printing only.
 
-Each subcommand calls into the part that does the work. Human output by default;
+This package holds every command module (net, power, health, report, lifecycle); each
+subcommand calls into the part that does the work. Human output by default;
 ``--json`` where a machine reads the answer. Exit codes: 0 ok, 1 the thing checked is
 wrong (bad config, failed check), 2 usage error.
 """
@@ -15,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.cliargs import add_config, duration
+from agent.cli.args import add_config, duration
 from agent.errors import AgentError, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo-rack.toml"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo-rack.toml"
 
 
 def _print_json(data: Any) -> None:
@@ -89,23 +90,23 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-# Commands that live with the part they drive: the module is imported only when its
-# command is run (or for --help), so `cleanroom run` starts without loading them all.
+# The command modules of this package: one is imported only when its command is run
+# (or for --help), so `cleanroom run` starts without loading them all.
 PART_COMMANDS: dict[str, str] = {
-    "net": "agent.network.cli_commands",
-    "health": "agent.health.cli_commands",
-    "selftest": "agent.health.cli_commands",
-    "probe": "agent.health.cli_commands",
-    "power": "agent.power.cli_commands",
-    "keys": "agent.report.cli_commands",
-    "send": "agent.report.cli_commands",
-    "approve": "agent.report.cli_commands",
-    "watch": "agent.report.cli_commands",
-    "audit": "agent.report.cli_commands",
-    "status": "agent.lifecycle.cli_commands",
-    "runbook": "agent.lifecycle.cli_commands",
-    "drill": "agent.lifecycle.cli_commands",
-    "lifecycle": "agent.lifecycle.cli_commands",
+    "net": "agent.cli.net",
+    "health": "agent.cli.health",
+    "selftest": "agent.cli.health",
+    "probe": "agent.cli.health",
+    "power": "agent.cli.power",
+    "keys": "agent.cli.report",
+    "send": "agent.cli.report",
+    "approve": "agent.cli.report",
+    "watch": "agent.cli.report",
+    "audit": "agent.cli.report",
+    "status": "agent.cli.lifecycle",
+    "runbook": "agent.cli.lifecycle",
+    "drill": "agent.cli.lifecycle",
+    "lifecycle": "agent.cli.lifecycle",
 }
 
 
@@ -188,7 +189,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `cleanroom ... | head`: the reader left; say nothing more.
         sys.stderr.close()
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

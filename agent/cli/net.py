@@ -1,6 +1,6 @@
 """``cleanroom net show | isolate | release | verify``: the network part's commands.
 
-``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli.py).
+``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli/__init__.py).
 ``isolate`` (the emergency button) and ``release`` go through the running agent's console
 (agent/onepath.py), which holds the isolation as a lifecycle state, audited as
 ``local:<user>``; with no agent running they act on the switches directly, say so, and
@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from agent import onepath
-from agent.cliargs import add_config
+from agent.cli.args import add_config
 from agent.conf import RackConfig, load_config
 from agent.devices.switch.drivers import drivers_for
 from agent.devices.switch.model import (

@@ -25,7 +25,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.adapters.mqtt import BrokerSettings
-from agent.cliargs import duration
+from agent.cli.args import duration
 from agent.errors import AgentError, ConfigError
 from agent.report import audit
 from agent.report.envelope import (
@@ -310,7 +310,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m agent.report.cli_commands``) until agent/cli.py
+    """Standalone entry (``python -m agent.cli.report``) until agent/cli/__init__.py
     calls `register`."""
     parser = argparse.ArgumentParser(prog="cleanroom")
     register(parser.add_subparsers(dest="command", required=True))
