@@ -18,8 +18,8 @@ await with ``wait_for``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -56,3 +56,19 @@ def raise_if_lost(before: int) -> None:
             f"{task.get_name()}: cancelled while awaiting a library call that returned "
             "anyway (asyncio.wait_for on Python 3.11)"
         )
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended, without ever swallowing a
+    cancellation of the *current* task: ``asyncio.wait`` does not raise the children's
+    ``CancelledError``, so the only one that can come out is ours, and it propagates.
+    (``with suppress(CancelledError): await task`` cannot tell the two apart.) A task
+    that failed instead of stopping raises its error here."""
+    pending = {task for task in tasks if not task.done()}
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in pending:  # one that failed while stopping: its error is not lost
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error

@@ -25,6 +25,8 @@ from agent import __version__
 from agent.adapters import systemd
 from agent.bus import Bus
 from agent.conf import RackConfig
+from agent.record import Record
+from agent.report.topics import Topics
 from agent.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Context:
-    """What every part gets at start: the config, the store, the bus and identity."""
+    """What every part gets at start: the config, the store, the bus, the record (the
+    journal's and audit chain's writer, always on) and identity."""
 
     config: RackConfig
     store: Store
     bus: Bus
+    record: Record
     boot_id: str
     version: str = __version__
     status: Callable[[str], None] = field(default=lambda _line: None)
@@ -141,8 +145,25 @@ class Daemon:
             store = await stack.enter_async_context(
                 Store(config.resolve(config.store.path), exclusive=True)
             )
+            bus = Bus()
+            # Subscribed as the bus is born: every event any part publishes is committed
+            # (outbox, audit chain), with or without MQTT.
+            record = Record(
+                store,
+                bus,
+                self.boot_id,
+                Topics(config.mqtt.prefix, config.rack.site, config.rack.id),
+                max_messages=config.mqtt.outbox_max_messages,
+                telemetry_keep_every=config.mqtt.telemetry_keep_every,
+            )
+            await stack.enter_async_context(record)
             ctx = self.context = Context(
-                config=config, store=store, bus=Bus(), boot_id=self.boot_id, status=self._status
+                config=config,
+                store=store,
+                bus=bus,
+                record=record,
+                boot_id=self.boot_id,
+                status=self._status,
             )
             await store.set_meta("last_boot_id", self.boot_id)
             for factory in self.parts:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from agent.console import Console
 from agent.errors import AgentError, PolicyRefusal
-from agent.health import selftest
+from agent.health import overrides, selftest
 from agent.health.watch import HealthWatch
 from agent.lifecycle import drill, verbs
 from agent.lifecycle.bridges import NetworkBridge, PowerBridge
@@ -31,10 +31,12 @@ from agent.report import wiring as report_wiring
 from agent.report.intake import Command
 from agent.report.payloads import Alarm, Snapshot
 from agent.report.reporter import Reporter
+from agent.verbs import REGISTRY
 
 if TYPE_CHECKING:
     from agent.conf.schema import RackConfig
     from agent.daemon import Context, PartFactory
+    from agent.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,9 @@ async def health_part(ctx: Context) -> AsyncIterator[None]:
         yield
 
 
-def _selftest(config: RackConfig) -> Selftest:
+def _selftest(config: RackConfig, store: Store) -> Selftest:
     async def run() -> tuple[bool, str]:
-        report = await selftest.run(config)
+        report = await selftest.run(config, overrides=await overrides.load(store))
         blocking = ", ".join(c.device for c in report.blocking())
         summary = f"{len(report.devices)} devices checked"
         return report.ok, summary + (f"; blocking: {blocking}" if blocking else "")
@@ -90,6 +92,9 @@ async def _follow_health(machine: Lifecycle, health: HealthWatch) -> None:
         reason = f"health policy {action.verb}: alarms {', '.join(action.alarms) or 'none'}"
         if action.verb == "shutdown":
             machine.post(Event.UPS_CRITICAL, actor="health", reason=reason)
+        elif action.verb == "isolate":
+            # The critical action: the same held isolation as the emergency button.
+            await machine.isolate(actor="health", reason=reason)
         else:
             machine.set_health(action.verb == "degraded", reason)
 
@@ -118,16 +123,24 @@ async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
         config,
         ctx.bus,
         journal,
-        selftest=_selftest(config),
+        selftest=_selftest(config, ctx.store),
         network=net_bridge,
         power=PowerBridge(power),
         steps=steps,
         on_run=_report_writer(ctx),
     )
-    handlers = verbs.build(machine, power, network)
+    handlers = verbs.build(
+        machine,
+        power,
+        network,
+        config=config,
+        store=ctx.store,
+        health=health if isinstance(health, HealthWatch) else None,
+    )
     ctx.parts["lifecycle"] = machine
     ctx.parts["verbs"] = handlers  # the report part serves the same verbs over MQTT
-    console = Console(config.state_dir() / "console.sock", handlers, ctx.bus)
+    local = {verb: h for verb, h in handlers.items() if REGISTRY[verb].console}
+    console = Console(config.state_dir() / "console.sock", local, ctx.bus)
     async with console, asyncio.TaskGroup() as tg:
         tasks = [
             tg.create_task(machine.run(), name="lifecycle"),
@@ -177,12 +190,15 @@ def _snapshot(ctx: Context) -> Callable[[], Snapshot]:
 
 @contextlib.asynccontextmanager
 async def report_part(ctx: Context) -> AsyncIterator[None]:
-    """Remote supervision. Started first, so it hears every event the others publish;
-    the command verbs it serves are looked up when a command arrives, once the
-    lifecycle has filled them in."""
+    """Remote supervision: sends what the record (always on, see agent/record.py)
+    commits; the command verbs it serves are looked up when a command arrives, once
+    the lifecycle has filled them in."""
     config = ctx.config
     if not config.mqtt.urls:
-        log.warning("no [mqtt] urls: remote supervision is off, events stay local")
+        log.warning(
+            "no [mqtt] urls: remote supervision is off; events and audit entries are "
+            "recorded in the store's outbox and sent once a broker is configured"
+        )
         yield
         return
 
@@ -193,19 +209,8 @@ async def report_part(ctx: Context) -> AsyncIterator[None]:
             raise PolicyRefusal(f"{command.verb}: not available while the agent is starting")
         return await handler(command)
 
-    domain_verbs = (
-        "runbook.status",
-        "runbook.retry",
-        "runbook.skip",
-        "runbook.abort",
-        "prompt.ack",
-        "power.on",
-        "power.cycle",
-        "power.down",
-        "network.isolate",
-        "network.connect",
-        "drill.start",
-    )
+    # Every registry verb the reporter does not answer itself is the lifecycle's.
+    domain_verbs = set(REGISTRY) - set(Reporter.BUILTIN)
     reporter = Reporter(
         ctx.store,
         ctx.bus,
@@ -219,6 +224,7 @@ async def report_part(ctx: Context) -> AsyncIterator[None]:
         handlers=dict.fromkeys(domain_verbs, dispatch),
         status_provider=_snapshot(ctx),
         settings=report_wiring.report_settings(config),
+        record=ctx.record,
     )
     async with reporter:
         ctx.parts["report"] = reporter

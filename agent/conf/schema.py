@@ -199,7 +199,7 @@ class Threshold(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     clear_at: float
     hold: Duration = Duration(0.0)
     severity: Severity = "warning"
-    action: Literal["none", "degraded", "shutdown"] = "none"
+    action: Literal["none", "degraded", "isolate", "shutdown"] = "none"
     devices: list[str] = []
 
 

@@ -23,13 +23,14 @@ from typing import Any, Literal
 import msgspec
 
 from agent.bus import Bus, Event
+from agent.errors import PolicyRefusal
 
 log = logging.getLogger(__name__)
 
-Action = Literal["none", "degraded", "shutdown"]
+Action = Literal["none", "degraded", "isolate", "shutdown"]
 Severity = Literal["info", "warning", "critical"]
-PolicyVerb = Literal["degraded", "shutdown", "recovered"]
-_RANK: dict[str, int] = {"none": 0, "degraded": 1, "shutdown": 2}
+PolicyVerb = Literal["degraded", "isolate", "shutdown", "recovered"]
+_RANK: dict[str, int] = {"none": 0, "degraded": 1, "isolate": 2, "shutdown": 3}
 
 
 class Alarm(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +65,7 @@ class AlarmBook:
         self._source = source
         self._wall = wall
         self._active: dict[str, Alarm] = {}
+        self.acked: dict[str, tuple[str, float]] = {}  # alarm id -> (who, when)
         self._level: Action = "none"
         self._listeners: list[Callable[[PolicyAction], None]] = []
         self._queues: list[asyncio.Queue[PolicyAction]] = []
@@ -115,6 +117,7 @@ class AlarmBook:
         alarm = self._active.pop(alarm_id, None)
         if alarm is None:
             return False
+        self.acked.pop(alarm_id, None)
         log.info("alarm cleared: %s", message)
         data = _payload(alarm)
         data.update(value=value, message=message, duration_s=self._wall() - alarm.raised_at)
@@ -122,6 +125,21 @@ class AlarmBook:
         self._bus.publish(Event(kind="alarm.cleared", source=self._source, data=data))
         self._update_level()
         return True
+
+    def acknowledge(self, alarm_id: str, *, actor: str, reason: str) -> Alarm:
+        """An operator saw the alarm: recorded and audited; it stays active (and keeps
+        its policy action) until its cause clears."""
+        alarm = self._active.get(alarm_id)
+        if alarm is None:
+            known = ", ".join(sorted(self._active)) or "none"
+            raise PolicyRefusal(f"alarm {alarm_id!r} is not active; active alarms: {known}")
+        self.acked[alarm_id] = (actor, self._wall())
+        data = _payload(alarm) | {"actor": actor, "reason": reason}
+        # publish, not emit: the payload has its own "kind" (the sensor kind).
+        self._bus.publish(
+            Event(kind="alarm.acknowledged", source=self._source, category="audit", data=data)
+        )
+        return alarm
 
     # --- policy consumers ------------------------------------------------------------
 

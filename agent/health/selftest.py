@@ -51,6 +51,7 @@ class DeviceCheck:
     firmware: FirmwareCheck | None = None
     expected_outlets: int | None = None  # a PDU's `outlets` in rack.toml
     blocking: bool = False
+    overridden: bool = False  # its firmware was accepted by a firmware.override
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -123,6 +124,8 @@ async def _check_device(
     baselines: list[Baseline],
     block: bool,
     limit_s: float,
+    *,
+    override: str | None = None,
 ) -> list[Reading]:
     readings: list[Reading] = []
     try:
@@ -168,7 +171,12 @@ async def _check_device(
     check.firmware = check_firmware(baselines, ident, check.inventory_model)
     if check.firmware.verdict != "approved":
         check.problems.append(f"firmware {check.firmware.verdict}: {check.firmware.detail}")
-    if not check.compliant:
+        if override is not None and override == ident.firmware:
+            check.overridden = True
+            check.problems.append(
+                f"firmware {ident.firmware} accepted by a firmware.override (audited)"
+            )
+    if not check.compliant and not (check.overridden and check.model_match is not False):
         check.blocking = block
     return readings
 
@@ -191,6 +199,7 @@ async def run(
     baselines: list[Baseline] | None = None,
     firmware_dir: Path | None = None,
     limit_s: float | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> SelftestReport:
     """The arrival report of every device in the inventory (see the module docstring)."""
     started = time.time()
@@ -214,7 +223,14 @@ async def run(
         async with asyncio.TaskGroup() as tg:
             tasks = {
                 c.device: tg.create_task(
-                    _check_device(c, readers[c.device], known, block, limit),
+                    _check_device(
+                        c,
+                        readers[c.device],
+                        known,
+                        block,
+                        limit,
+                        override=(overrides or {}).get(c.device),
+                    ),
                     name=f"selftest-{c.device}",
                 )
                 for c in checks

@@ -408,10 +408,15 @@ class HealthWatch:
                     "action": a.action,
                     "message": a.message,
                     "raised_at": a.raised_at,
+                    "acknowledged_by": self.alarms.acked.get(a.id, ("", 0.0))[0] or None,
                 }
                 for a in self.alarms.active()
             ],
         }
+
+    def acknowledge(self, alarm_id: str, *, actor: str, reason: str) -> object:
+        """An operator acknowledged an active alarm (audited; it stays active)."""
+        return self.alarms.acknowledge(alarm_id, actor=actor, reason=reason)
 
     def actions(self) -> AsyncIterator[PolicyAction]:
         """Policy actions (degraded, shutdown, recovered) as they happen."""

@@ -50,9 +50,17 @@ class NetworkBridge:
     async def emergency(self, reason: str) -> str:
         report = await self.manager.isolate_now(reason)
         await self._remember("quarantine", [])
-        if report.verified:
-            return "rack isolated: quarantine verified"
-        return "rack isolated as far as possible: " + "; ".join(report.problems())
+        return _isolated(report.verified, report.problems())
+
+    async def hold(self, reason: str) -> tuple[bool, str]:
+        """Emergency isolation, held until `release`: quarantine verified by read-back,
+        the hospital uplinks down, every other phase refused meanwhile."""
+        report = await self.manager.isolate_now(reason, hold=True)
+        await self._remember("quarantine", [])
+        return report.verified, _isolated(report.verified, report.problems())
+
+    def release(self) -> None:
+        self.manager.release()
 
     async def resume(self) -> None:
         """Put the switches back in the phase the journal last recorded (the network part
@@ -90,25 +98,19 @@ class NetworkBridge:
             return bool(layout.phase == phase)
         return all(layout.phase_of(d) == phase for d in chosen)
 
-    async def _host(self, phase: str) -> None:
-        """The controller's own interfaces follow the rack's phase (the hospital-facing
-        one is up only when connected), where the config names them."""
-        controller = self.manager.config.controller
-        if not (controller.uplink_interface or controller.switch_interface):
-            return
-        from agent.network.host import apply_host  # noqa: PLC0415 - netlink, when used
-
-        await apply_host(self.manager.config, _phase(phase), trunk=controller.switch_interface)
-
     async def _remember(self, phase: str, devices: list[str]) -> None:
-        if not devices:
-            await self._host(phase)
         layout = self.manager.layout
         # The whole layout, rack phase first, then devices moved on their own: replaying
         # it in order rebuilds the same layout after a restart.
         steps: list[list[Any]] = [[layout.phase, []]]
         steps += [[p, [d]] for d, p in sorted(layout.devices.items())]
         await self.journal.write("network", phase, "entered", devices=devices, layout=steps)
+
+
+def _isolated(verified: bool, problems: list[str]) -> str:
+    if verified:
+        return "rack isolated: quarantine verified"
+    return "rack isolated as far as possible: " + "; ".join(problems)
 
 
 class PowerBridge:

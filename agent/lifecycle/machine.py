@@ -14,15 +14,17 @@ devices read back; the restore runbook resumes its own run from the journal).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from agent.bus import Bus
+from agent.cancel import cancel_and_wait
 from agent.conf.schema import RackConfig
-from agent.errors import AgentError
+from agent.errors import AgentError, PolicyRefusal
 from agent.lifecycle.journal import Journal
 from agent.lifecycle.runbook import Decision, RunbookEngine, RunResult
 from agent.lifecycle.states import GUARDS, INITIAL, Event, Refusal, State, Transition, lookup
@@ -41,6 +43,10 @@ class Network(Protocol):
 
     async def emergency(self, reason: str) -> str: ...
 
+    async def hold(self, reason: str) -> tuple[bool, str]: ...
+
+    def release(self) -> None: ...
+
 
 class Power(Protocol):
     async def up(self) -> tuple[bool, str]: ...
@@ -49,6 +55,15 @@ class Power(Protocol):
 
 
 Selftest = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Emergency isolation in force: why, who pressed it, since when (wall clock)."""
+
+    reason: str
+    actor: str
+    since: float
 
 
 @dataclass
@@ -85,6 +100,7 @@ class Lifecycle:
         # is not lost when it had no edge to report later.
         self.health_degraded = False
         self.engine: RunbookEngine | None = None
+        self.hold: Hold | None = None  # emergency isolation, journaled, survives restarts
         self.last_run: RunResult | None = None
         self._events: asyncio.Queue[tuple[Event, str, str]] = asyncio.Queue()
         self._changed = asyncio.Event()
@@ -132,6 +148,35 @@ class Lifecycle:
         )
         return None
 
+    async def isolate(self, *, actor: str, reason: str) -> tuple[bool, str]:
+        """The emergency button (console, CLI, signed command, health policy): journal
+        the hold before acting, isolate at once (quarantine verified by read-back, the
+        hospital uplinks down), then enter the isolated state, which keeps it so until
+        `release`. Returns whether the isolation verified, and a summary."""
+        if self.hold is None:
+            hold = Hold(reason, actor, time.time())
+            await self.journal.write("isolation", "held", "entered", **asdict(hold))
+            self.hold = hold
+        self.bus.emit("lifecycle.isolation", SOURCE, category="audit", actor=actor,
+                      reason=reason, held=True)  # fmt: skip
+        verified, summary = await self.network.hold(reason)
+        self.post(Event.ISOLATE_NOW, actor=actor, reason=reason)
+        return verified, summary
+
+    async def release(self, *, actor: str, reason: str) -> str:
+        """Leave emergency isolation (explicit, audited): to safe hold, still quarantined,
+        where a person decides what comes next."""
+        if self.hold is None:
+            raise PolicyRefusal(f"release refused in {self.state}: the rack is not held isolated")
+        await self.journal.write("isolation", "released", "entered", actor=actor, reason=reason)
+        held, self.hold = self.hold, None
+        self.network.release()
+        self.bus.emit("lifecycle.isolation", SOURCE, category="audit", actor=actor,
+                      reason=reason, held=False, held_since=held.since)  # fmt: skip
+        if self.state is State.ISOLATED:
+            self.post(Event.RELEASE, actor=actor, reason=reason)
+        return str(self.state)
+
     async def wait_for(self, *states: State) -> State:
         while self.state not in states:
             self._changed.clear()
@@ -151,18 +196,37 @@ class Lifecycle:
             return self.isolation_verified
         if name == "drill_enabled":
             return self.config.drill.enabled
+        if name == "isolation_released":
+            return self.hold is None
         raise AgentError(f"lifecycle: unknown guard {name!r}")
 
+    async def _resume_hold(self) -> None:
+        row = await self.journal.store.call(
+            lambda c: c.execute(
+                "SELECT subject, data FROM journal WHERE kind = 'isolation' "
+                "ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        )
+        if row is not None and row[0] == "held":
+            data = json.loads(row[1])
+            self.hold = Hold(str(data["reason"]), str(data["actor"]), float(data["since"]))
+            log.warning("emergency isolation holds since a previous run: %s", self.hold.reason)
+
     async def run(self) -> None:
+        await self._resume_hold()
         resumed = await self.journal.last_state()
         if resumed is None:
             await self._enter(INITIAL, "agent started on a fresh rack", "system")
         else:
             self.state = State(resumed)
+            self._changed.set()  # wake whoever waits for the state (it is not arrival)
             log.info("lifecycle state: %s (resumed after restart)", self.state)
             await self.journal.write("transition", self.state, "resumed")
             await self.network.resume()
             self.bus.emit("lifecycle.resumed", SOURCE, category="status", state=self.state)
+        if self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN):
+            # Isolated while no agent ran (`cleanroom net isolate` acting directly).
+            await self._enter(State.ISOLATED, self.hold.reason, self.hold.actor, Event.ISOLATE_NOW)
         while True:
             entry = asyncio.create_task(
                 self._entry_action(self.state), name=f"lifecycle-{self.state}"
@@ -171,11 +235,9 @@ class Lifecycle:
             try:
                 done, _ = await asyncio.wait({entry, outside}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (entry, outside):
-                    if not task.done():
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                # The losers are cancelled and awaited; a cancellation of this loop that
+                # arrives meanwhile propagates (never swallowed with theirs).
+                await cancel_and_wait((entry, outside))
             if outside in done:
                 event, actor, reason = outside.result()
             else:
@@ -242,6 +304,7 @@ class Lifecycle:
             State.POWER_UP: self._power_up,
             State.RESTORE: self._restore,
             State.SAFE_HOLD: self._safe_hold,
+            State.ISOLATED: self._isolated,
             State.SHUTDOWN: self._shutdown,
             State.DRILL: self._drill,
         }.get(state)
@@ -328,6 +391,18 @@ class Lifecycle:
         summary = await self.network.emergency("entering safe hold")
         self.bus.emit("lifecycle.safe_hold", SOURCE, summary=summary)
         await asyncio.Event().wait()  # until an operator acts
+        return None
+
+    async def _isolated(self) -> Outcome | None:
+        if self.hold is None:  # entered without the button (an old journal): hold now
+            self.hold = Hold("emergency isolation", SOURCE, time.time())
+            await self.journal.write("isolation", "held", "entered", **asdict(self.hold))
+        # Again on entry, and after a restart: quarantine and uplinks read back, and the
+        # network part refuses every other phase (reconcile keeps quarantine).
+        verified, summary = await self.network.hold(self.hold.reason)
+        self.bus.emit("lifecycle.isolated", SOURCE, category="event", verified=verified,
+                      summary=summary, reason=self.hold.reason, actor=self.hold.actor)  # fmt: skip
+        await asyncio.Event().wait()  # until released (or a UPS shuts the rack down)
         return None
 
     async def _shutdown(self) -> Outcome | None:

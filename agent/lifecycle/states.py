@@ -24,6 +24,7 @@ class State(StrEnum):
     OPERATIONAL = "operational"
     DEGRADED = "degraded"
     SAFE_HOLD = "safe_hold"
+    ISOLATED = "isolated"  # emergency isolation, held until explicitly released
     SHUTDOWN = "shutdown"
     DRILL = "drill"
 
@@ -45,7 +46,8 @@ class Event(StrEnum):
     MAINS_BACK = "mains_back"  # power restored and the operator or policy allows return
     OPERATOR_RETRY = "operator_retry"
     OPERATOR_ABORT = "operator_abort"
-    ISOLATE_NOW = "isolate_now"  # the emergency button, local or signed
+    ISOLATE_NOW = "isolate_now"  # the emergency button, local, signed or health's
+    RELEASE = "release"  # leave emergency isolation (two-person when remote)
     DRILL_START = "drill_start"
     DRILL_DONE = "drill_done"
 
@@ -54,6 +56,8 @@ class Event(StrEnum):
 GUARDS: dict[str, str] = {
     "isolation_verified": "isolation has not been verified by reading the switches back",
     "drill_enabled": "drills are disabled in this rack's config ([drill] enabled = false)",
+    "isolation_released": "emergency isolation holds; release it first (network.release, "
+    "`cleanroom net release`)",
 }
 
 
@@ -118,11 +122,31 @@ TABLE: tuple[Transition, ...] = (
         _t(s, E.SHUTDOWN_REQUESTED, S.SHUTDOWN, "operator asked for a staged power-down")
         for s in (*_ACTIVE, S.SAFE_HOLD)
     ),
-    _t(S.SHUTDOWN, E.MAINS_BACK, S.SELFTEST, "mains is back and return is allowed"),
-    _t(S.SHUTDOWN, E.OPERATOR_RETRY, S.SELFTEST, "operator asked to bring the rack back up"),
-    # The emergency button and aborts: always possible, always to safety.
-    *(_t(s, E.ISOLATE_NOW, S.SAFE_HOLD, "emergency isolation requested") for s in _ACTIVE),
-    _t(S.SAFE_HOLD, E.ISOLATE_NOW, S.SAFE_HOLD, "emergency isolation requested (again)"),
+    _t(
+        S.SHUTDOWN,
+        E.MAINS_BACK,
+        S.SELFTEST,
+        "mains is back and return is allowed",
+        guard="isolation_released",
+    ),
+    _t(
+        S.SHUTDOWN,
+        E.OPERATOR_RETRY,
+        S.SELFTEST,
+        "operator asked to bring the rack back up",
+        guard="isolation_released",
+    ),
+    # The emergency button and aborts: always possible, always to safety. Isolation is
+    # held: nothing leaves it but an explicit release (power safety aside: a UPS running
+    # out still shuts the rack down, and it stays down while the isolation holds).
+    *(
+        _t(s, E.ISOLATE_NOW, S.ISOLATED, "emergency isolation requested")
+        for s in (*_ACTIVE, S.SAFE_HOLD)
+    ),
+    _t(S.ISOLATED, E.ISOLATE_NOW, S.ISOLATED, "emergency isolation requested (again)"),
+    _t(S.ISOLATED, E.RELEASE, S.SAFE_HOLD, "isolation released: holding for a person"),
+    _t(S.ISOLATED, E.UPS_CRITICAL, S.SHUTDOWN, "UPS runtime is low: staged shutdown"),
+    _t(S.ISOLATED, E.SHUTDOWN_REQUESTED, S.SHUTDOWN, "operator asked for a staged power-down"),
     *(
         _t(s, E.OPERATOR_ABORT, S.SAFE_HOLD, "operator aborted")
         for s in (S.SELFTEST, S.ISOLATE, S.POWER_UP, S.RESTORE, S.DRILL)
@@ -146,9 +170,12 @@ REFUSALS: dict[Event, str] = {
     E.UPS_CRITICAL: "a shutdown is already under way",
     E.SHUTDOWN_REQUESTED: "a shutdown is already under way",
     E.MAINS_BACK: "the rack is not shut down",
-    E.OPERATOR_RETRY: "retry is for safe hold; the rack is not holding",
+    E.OPERATOR_RETRY: "retry is for safe hold; the rack is not holding (from emergency "
+    "isolation, release it first)",
     E.OPERATOR_ABORT: "nothing is running that can be aborted",
-    E.ISOLATE_NOW: "the rack is shut down; isolation holds with the workload off",
+    E.ISOLATE_NOW: "the rack is shutting down; the isolation is applied and held, and the "
+    "rack does not come back up until it is released",
+    E.RELEASE: "the rack is not in emergency isolation",
     E.DRILL_START: "a drill starts from safe hold or operational only",
     E.DRILL_DONE: "no drill is running",
 }

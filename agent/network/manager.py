@@ -78,6 +78,9 @@ class NetworkManager:
         self.layout = Layout("quarantine")
         self.last_report: VerifyReport | None = None
         self.unreadable: set[str] = set()  # switches the reconcile loop cannot read
+        # Emergency isolation held (its reason) until `release`: no phase but quarantine
+        # may be entered, and reconcile keeps quarantine (the layout cannot change).
+        self.held: str | None = None
         self._reconcile = reconcile
         self._lock = asyncio.Lock()
         self._op: asyncio.Task[VerifyReport] | None = None
@@ -126,6 +129,11 @@ class NetworkManager:
         caller can skip it). Raises VerifyError, after putting the rack back in
         quarantine, when the switches do not read back as planned.
         """
+        if self.held is not None and phase != "quarantine":
+            raise PolicyRefusal(
+                f"network: emergency isolation holds ({self.held}); phase {phase!r} is "
+                "refused until it is released (network.release, `cleanroom net release`)"
+            )
         if phase == "connected" and len(set(approvals)) < 2:
             raise PolicyRefusal(
                 "network: entering 'connected' joins the clean VLAN to the hospital network "
@@ -143,6 +151,8 @@ class NetworkManager:
             report = await self._interruptible(phase, self._apply(layout, desired))
             if report.verified:
                 self.layout = layout
+                if not chosen:  # a rack phase: the controller's interfaces follow it
+                    report = await self._with_host(report, phase)
                 self._published_applied(report, layout)
                 return report
             failed_report = report
@@ -177,15 +187,42 @@ class NetworkManager:
         finally:
             self._op = None
 
-    async def isolate_now(self, reason: str = "emergency isolation") -> VerifyReport:
-        """The emergency button: quarantine everything now. Interrupts a phase change in
-        progress, never raises for a device failure (it shuts what it cannot move and
-        reports it), and always publishes what it achieved."""
-        self.bus.emit("network.isolate", SOURCE, category="audit", reason=reason)
+    async def isolate_now(
+        self, reason: str = "emergency isolation", *, hold: bool = False
+    ) -> VerifyReport:
+        """The emergency button: quarantine everything now, the controller's hospital
+        uplink down too. Interrupts a phase change in progress, never raises for a
+        device failure (it shuts what it cannot move and reports it), and always
+        publishes what it achieved. ``hold``: stay isolated until `release`."""
+        if hold:
+            self.held = reason
+        self.bus.emit("network.isolate", SOURCE, category="audit", reason=reason, hold=hold)
         if self._op is not None:
             self._op.cancel()
         async with self._lock:
             return await self._quarantine(reason)
+
+    def release(self) -> None:
+        """Leave emergency isolation: phases may be entered again (the caller audits)."""
+        self.held = None
+
+    async def _with_host(self, report: VerifyReport, phase: Phase) -> VerifyReport:
+        """The controller's own interfaces follow the rack's phase (the hospital-facing
+        one is up only when connected), where the config names them; a failure there is
+        one more thing the report says is not verified."""
+        controller = self.config.controller
+        if not (controller.uplink_interface or controller.switch_interface):
+            return report
+        from agent.network.host import apply_host  # noqa: PLC0415 - netlink, when used
+
+        try:
+            await apply_host(self.config, phase, trunk=controller.switch_interface)
+        except AgentError as exc:
+            failed = SwitchVerify("controller", (), f"controller interfaces: {exc}")
+            return VerifyReport(
+                report.phase, (*report.switches, failed), report.probe_ok, report.probe_detail
+            )
+        return report
 
     async def verify(self) -> VerifyReport:
         """Read every switch and compare with the current layout; no write."""
@@ -241,10 +278,10 @@ class NetworkManager:
                 verify = await self._fall_back(driver, want, applied)
             results.append(verify)
         self.layout = layout
-        report = VerifyReport("quarantine", tuple(results))
+        report = await self._with_host(VerifyReport("quarantine", tuple(results)), "quarantine")
         if report.verified and self.probe is not None:
             probed = await self.probe(layout)
-            report = VerifyReport("quarantine", tuple(results), probed.ok, probed.detail)
+            report = VerifyReport("quarantine", report.switches, probed.ok, probed.detail)
         self.last_report = report
         self.bus.emit(
             "network.isolated",

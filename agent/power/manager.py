@@ -364,12 +364,21 @@ class PowerManager:
                 run = Run(seq, "up", f"{device} on via {via}", progress)
                 await seq.snapshot(run)
                 pause = Pause(float(group.inrush_delay) if group else DEFAULT_INRUSH_S, run, name)
+                # A server with no outlets (controlled only by its BMC) or whose outlets
+                # are all on goes through its BMC; one whose outlets all read off cannot.
                 all_on = all(run.state(r) == OutletState.ON for r in member.outlets)
+                if via == "outlet" and not member.outlets:
+                    raise PolicyRefusal(
+                        f"{device}: it has no outlets in the rack config (controlled only by "
+                        "its BMC); use via 'bmc' or 'auto'"
+                    )
                 if via == "bmc" or (via == "auto" and member.bmc is not None and all_on):
                     self._need_bmc(member)
-                    if not any(run.state(r) == OutletState.ON for r in member.outlets):
+                    if member.outlets and all(
+                        run.state(r) == OutletState.OFF for r in member.outlets
+                    ):
                         raise PolicyRefusal(
-                            f"{device}: no outlet of it is on, so its BMC cannot answer; "
+                            f"{device}: every outlet of it is off, so its BMC cannot answer; "
                             "switch its outlets on first (via 'outlet' or 'auto')"
                         )
                     outcome.powered = True
@@ -386,6 +395,11 @@ class PowerManager:
                     self._need_bmc(member)
                 if via != "outlet" and member.bmc is not None:
                     await seq.bmc_down(run, name, member, outcome)
+                if via == "outlet" and not member.outlets:
+                    raise PolicyRefusal(
+                        f"{device}: it has no outlets in the rack config (controlled only by "
+                        "its BMC); use via 'bmc' or 'auto'"
+                    )
                 if via == "outlet" or (via == "auto" and member.bmc is None):
                     await seq.outlets_off(
                         run, name, member, outcome, remote=remote, keep_protected=False
@@ -457,12 +471,13 @@ class PowerManager:
         upses: list[dict[str, Any]] = []
         async with asyncio.TaskGroup() as tg:
             for device, bmc in self._bmcs.items():
-                if any(
-                    run.state(r) == OutletState.ON for r in self.sequencer.members[device].outlets
-                ):
-                    tg.create_task(host(device, bmc), name=f"power-status-{device}")
-                else:
+                # "off" is inferred from outlets only when it has some and every one of
+                # them read off; otherwise (none, or some unknown) its BMC says.
+                outlets = self.sequencer.members[device].outlets
+                if outlets and all(run.state(r) == OutletState.OFF for r in outlets):
                     hosts[device] = "off (no outlet power)"
+                else:
+                    tg.create_task(host(device, bmc), name=f"power-status-{device}")
         for ups in self.config.ups:
             entry: dict[str, Any] = {"id": ups.id, "budget_w": ups.budget_w}
             try:

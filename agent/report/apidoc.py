@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.report.payloads import json_schemas
 from agent.report.roles import DANGEROUS_VERBS, ROLE_VERBS
+from agent.verbs import VERBS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -77,6 +78,17 @@ def asyncapi() -> dict[str, Any]:
                 "the MQTT 5 response topic and correlation data to get "
                 "replies.",
                 "messages": {"command": {"payload": ref["CommandEnvelope"]}},
+                # The verb registry (agent/verbs.py): each verb's args (the envelope's
+                # "args" object), least role, and whether a second signature is needed.
+                "x-verbs": {
+                    verb.name: {
+                        "summary": verb.summary,
+                        "role": verb.role,
+                        "two_person": verb.two_person,
+                        "args": verb.schema(),
+                    }
+                    for verb in VERBS
+                },
             },
             "reply": {
                 "address": None,

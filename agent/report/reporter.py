@@ -1,9 +1,11 @@
-"""The composition of remote supervision: what the daemon starts.
+"""The composition of remote supervision: what the daemon starts when MQTT is configured.
 
-``async with Reporter(...) as reporter:`` subscribes to the bus, commits every event to
-the outbox, and runs one MQTT session after another (reconnecting with backoff): each
-session publishes the birth (retained ``status`` with the full snapshot), drains the
-outbox, republishes the status when it changes, and takes commands.
+``async with Reporter(...) as reporter:`` sends from the record's outbox (agent/record.py,
+which commits every bus event whether or not MQTT is configured) and runs one MQTT
+session after another (reconnecting with backoff): each session publishes the birth
+(retained ``status`` with the full snapshot), drains the outbox, republishes the status
+when it changes, and takes commands. Given no `Record`, it builds and runs its own (the
+report tests, a reporter on its own).
 """
 
 from __future__ import annotations
@@ -29,12 +31,11 @@ from agent.adapters.mqtt import (
 )
 from agent.bus import Bus, Event
 from agent.errors import StoreError
+from agent.record import Record
 from agent.report.commands import CommandRunner
 from agent.report.envelope import Keyring
 from agent.report.intake import Handler, Intake
-from agent.report.outbox import Outbox
 from agent.report.payloads import Snapshot, Status
-from agent.report.recorder import Recorder
 from agent.report.sender import Sender
 from agent.report.topics import Topics
 
@@ -85,6 +86,7 @@ class Reporter:
         status_provider: StatusProvider = Snapshot,
         settings: ReportSettings | None = None,
         clock: Callable[[], float] = time.time,
+        record: Record | None = None,
     ) -> None:
         self.settings = settings or ReportSettings()
         self.bus = bus
@@ -95,15 +97,19 @@ class Reporter:
         self.config_digest = config_digest
         self.status_provider = status_provider
         self.clock = clock
-        self.outbox = Outbox(
+        self._own_record = record is None
+        self.record = record or Record(
             store,
+            bus,
             boot_id,
+            self.topics,
             max_messages=self.settings.outbox_max_messages,
             telemetry_keep_every=self.settings.telemetry_keep_every,
+            telemetry_qos=self.settings.telemetry_qos,
         )
-        self.recorder = Recorder(
-            self.outbox, self.topics, telemetry_qos=self.settings.telemetry_qos
-        )
+        self.record.on_commit(self._committed)
+        self.outbox = self.record.outbox
+        self.recorder = self.record.recorder
         self.sender = Sender(
             self.outbox, window=self.settings.window, ack_timeout=max(10.0, broker.publish_timeout)
         )
@@ -141,7 +147,7 @@ class Reporter:
 
     async def record_audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Append to the audit chain and queue it for MQTT (local operator actions...)."""
-        await self.recorder.record_audit(actor, action, detail)
+        await self.record.record_audit(actor, action, detail)
 
     def status_changed(self) -> None:
         """Ask for the retained status to be republished now (state or alarms changed)."""
@@ -154,6 +160,9 @@ class Reporter:
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
         return task
+
+    # The verbs of the registry (agent/verbs.py) this part answers itself.
+    BUILTIN = ("status.get", "outbox.stats")
 
     def builtin_handlers(self) -> dict[str, Handler]:
         async def status_get(_command: Any) -> Any:
@@ -184,15 +193,12 @@ class Reporter:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        await self.outbox.open()
-        self._sub = self.bus.subscribe()
+        if self._own_record:
+            await self.record.__aenter__()
         tg = asyncio.TaskGroup()
         await tg.__aenter__()
         self._tg = tg
-        self._tasks = [
-            tg.create_task(self._pump_bus(), name="report.bus"),
-            tg.create_task(self._run_mqtt(), name="report.mqtt"),
-        ]
+        self._tasks = [tg.create_task(self._run_mqtt(), name="report.mqtt")]
         return self
 
     async def __aexit__(
@@ -204,10 +210,10 @@ class Reporter:
         tg, self._tg = self._tg, None
         assert tg is not None
         try:
-            self._tasks[0].cancel()
-            # Whatever the parts published before we stop is committed, not dropped.
+            # What the parts published before we stop is committed first (and sent in
+            # the next session if not now).
             with contextlib.suppress(StoreError):
-                await self._commit_pending()
+                await self.record.flush()
             link = self._link
             if link is not None:
                 # A clean disconnect does not fire the will: say "offline" ourselves.
@@ -217,7 +223,6 @@ class Reporter:
             for task in (*self._tasks, *self._spawned):  # running commands too
                 task.cancel()
         finally:
-            self._sub.close()
             try:
                 await tg.__aexit__(exc_type, exc, tb)
             finally:
@@ -225,40 +230,14 @@ class Reporter:
                 # delete them now so the next boot does not send them again.
                 with contextlib.suppress(StoreError):
                     await self.sender.flush()
+                if self._own_record:
+                    await self.record.__aexit__(exc_type, exc, tb)
 
     # --- tasks --------------------------------------------------------------------------
 
-    async def _commit_pending(self) -> None:
-        batch: list[Event] = []
-        while (event := self._sub.get_nowait()) is not None:
-            batch.append(event)
-        if batch:
-            await self.recorder.record_events(batch)
-
-    async def _pump_bus(self) -> None:
-        retry_logged = False
-        while True:
-            batch = [await self._sub.get()]
-            while len(batch) < 500 and (event := self._sub.get_nowait()) is not None:
-                batch.append(event)
-            while True:
-                try:
-                    await self.recorder.record_events(batch)
-                    break
-                except StoreError as exc:
-                    # Keep the batch and retry: the disk may come back (full, remounted).
-                    if not retry_logged:
-                        log.exception(
-                            "report: cannot commit %d events to the outbox (%s); "
-                            "retrying every second",
-                            len(batch),
-                            type(exc).__name__,
-                        )
-                        retry_logged = True
-                    await asyncio.sleep(1.0)
-            retry_logged = False
-            if any(e.category == "status" or e.kind.startswith("alarm.") for e in batch):
-                self._status_dirty.set()
+    def _committed(self, batch: list[Event]) -> None:
+        if any(e.category == "status" or e.kind.startswith("alarm.") for e in batch):
+            self._status_dirty.set()
 
     def _will(self) -> WillMessage:
         status = self.build_status(online=False)

@@ -1,54 +1,31 @@
-"""Who may run what: the role -> verbs table, as data.
+"""Who may run what, derived from the verb registry (agent/verbs.py).
 
-Roles are cumulative (an operator may do what an observer may, an admin everything).
-A verb missing from every role can only be run by an admin, so a verb added by a later
-part of the daemon is closed by default until someone places it here on purpose.
-Dangerous verbs additionally need an approval signed by a second, different key whose
-role may run the verb too (two-person rule).
+Roles are cumulative (an operator may do what an observer may, an admin everything). A
+verb missing from the registry can only be run by an admin (and then has no handler),
+so nothing is open by default. Dangerous verbs additionally need an approval signed by a
+second, different key whose role may run the verb too (two-person rule).
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
-Role = Literal["observer", "operator", "admin"]
-ROLES: Final[tuple[Role, ...]] = ("observer", "operator", "admin")
+from agent.verbs import REGISTRY, ROLES, Role
 
-OBSERVER_VERBS: Final = frozenset(
-    {
-        "status.get",
-        "alarms.get",
-        "outbox.stats",
-        "audit.head",
-        "runbook.status",
-    }
-)
+__all__ = ["DANGEROUS_VERBS", "OBSERVER_VERBS", "OPERATOR_VERBS", "ROLES", "ROLE_VERBS", "Role"]
 
-OPERATOR_VERBS: Final = OBSERVER_VERBS | frozenset(
-    {
-        "runbook.retry",
-        "runbook.skip",
-        # Isolating can only make the rack safer: every operator may press the button.
-        "network.isolate",
-        "runbook.start",
-        "prompt.ack",
-        "power.on",
-        "power.cycle",
-        "alarm.ack",
-        "drill.start",
-    }
-)
 
-# The hospital uplink, cutting power to the rack, aborting a restore, and installing a
-# firmware outside the approved baseline: each can do harm that cannot be undone remotely.
-DANGEROUS_VERBS: Final = frozenset(
-    {
-        "network.connect",
-        "power.down",
-        "runbook.abort",
-        "firmware.override",
-    }
-)
+def _at_most(role: Role) -> frozenset[str]:
+    rank = ROLES.index(role)
+    return frozenset(v.name for v in REGISTRY.values() if ROLES.index(v.role) <= rank)
+
+
+OBSERVER_VERBS: Final = _at_most("observer")
+OPERATOR_VERBS: Final = _at_most("operator")
+# The hospital uplink, cutting power to the rack, aborting a restore, leaving emergency
+# isolation, and a firmware outside the approved baseline: harm that cannot be undone
+# remotely.
+DANGEROUS_VERBS: Final = frozenset(v.name for v in REGISTRY.values() if v.two_person)
 
 ROLE_VERBS: Final[dict[str, frozenset[str] | None]] = {
     "observer": OBSERVER_VERBS,

@@ -200,6 +200,10 @@ class SimRack:
         self._watch: asyncio.Task[None] | None = None
 
     def server_powered(self, server: Server) -> bool:
+        # A server with no outlets in the config is fed from outside the switched PDUs
+        # (controlled only by its BMC): its BMC always has power.
+        if not server.power:
+            return True
         return any(self.snmp.outlet_powered(ref.pdu, ref.outlet) for ref in server.power)
 
     def host_on(self, server_id: str) -> bool:

@@ -59,7 +59,7 @@ async def test_unknown_device(tmp_path: Path) -> None:
 
 CLI = """
 import argparse, sys
-from agent.health import cli_commands
+from agent.cli import health as cli_commands
 parser = argparse.ArgumentParser()
 cli_commands.register(parser.add_subparsers())
 args = parser.parse_args(sys.argv[1:])

@@ -316,7 +316,7 @@ async def test_a_server_answering_while_its_outlets_read_off_is_judged_powered(
 
 
 async def test_a_table_the_pdu_refuses_is_named_unreadable_in_the_snapshot(lab: Lab) -> None:
-    from agent.health.cli_commands import _table  # noqa: PLC0415 - the printer under test
+    from agent.cli.health import _table  # noqa: PLC0415 - the printer under test
     from agent.sim.snmp.values import parse_oid  # noqa: PLC0415
 
     # PDU2-MIB::measurementsOutletSensorValue.<pduId 1>.<outlet 1>.<rmsCurrent 1>

@@ -73,7 +73,7 @@ async def test_a_step_that_asks_waits_for_the_console_and_skip_is_audited(
             if "verify-lab" in status["waiting"]:
                 break
             await asyncio.sleep(0.2)
-    with pytest.raises(Exception, match="give a non-empty string"):
+    with pytest.raises(Exception, match=r"argument .reason.: give why"):
         await request(sock, "runbook.skip", {"step": "verify-lab"})  # no reason: refused
     answer = await request(
         sock, "runbook.skip", {"step": "verify-lab", "reason": "checksum confirmed by phone"}
@@ -84,6 +84,11 @@ async def test_a_step_that_asks_waits_for_the_console_and_skip_is_audited(
     # The emergency button, from the console: the rack isolates and holds.
     result = await request(sock, "network.isolate", {"reason": "suspicious traffic"})
     assert result["verified"] is True
+    async with asyncio.timeout(30):
+        await machine.wait_for(State.ISOLATED)
+    with pytest.raises(Exception, match="drill starts from safe hold or operational"):
+        await request(sock, "drill.start", {})
+    await request(sock, "network.release", {"reason": "false alarm"})
     async with asyncio.timeout(30):
         await machine.wait_for(State.SAFE_HOLD)
     assert daemon.context is not None

@@ -1,6 +1,7 @@
-"""The Linux-bridge driver on this host's kernel, which has bridges but no VLAN filtering:
-the driver must refuse such a bridge (it would forward between every port) with an error
-that says why and what to run on, before touching it; and the driver table builds it for
+"""The Linux-bridge driver on this host's kernel, with or without bridge VLAN filtering:
+where the kernel cannot filter, the driver must refuse a bridge (it would forward between
+every port) with an error that says why and what to run on, before touching it; where it
+can, it makes a plain bridge fail-closed itself; and the driver table builds it for
 ``driver = "linux-bridge"`` switches. The proofs by traffic are in test_lab_isolation.py
 (kernel lab)."""
 
@@ -57,7 +58,11 @@ def test_drivers_for_builds_the_linux_bridge_driver() -> None:
     assert driver.bridge == "br-rack"
 
 
-async def test_a_bridge_without_vlan_filtering_is_refused() -> None:
+async def test_a_bridge_without_vlan_filtering_is_made_fail_closed_or_refused() -> None:
+    """A bridge created without filtering, ports up: on a kernel that can filter VLANs
+    (Debian's, the controller's) the driver shuts the members, then sets vlan_filtering 1
+    and default_pvid 0 and reads them back; on one that cannot (the development kernel)
+    it refuses before any write, saying why and where to run."""
     if os.geteuid() != 0:
         pytest.skip("creating a bridge needs root (CAP_NET_ADMIN)")
     name = f"crlb{os.getpid() % 100000}"
@@ -69,10 +74,13 @@ async def test_a_bridge_without_vlan_filtering_is_refused() -> None:
                 await nl.set_master(f"{name}p{port}", name)
                 await nl.set_up(f"{name}p{port}")
             if sysfs.bridge_options(name).vlan_filtering is not None:
-                pytest.skip(
-                    "this kernel has bridge VLAN filtering: the driver sets it instead "
-                    "(test_lab_isolation.py covers that)"
-                )
+                async with LinuxBridgeDriver(bridge_rack(name).switch[0]):
+                    options = sysfs.bridge_options(name)
+                    assert options.vlan_filtering is True
+                    assert options.default_pvid == 0
+                    # Shut before filtering went on: nothing forwarded meanwhile.
+                    assert not any([await nl.is_up(f"{name}p{port}") for port in (1, 2, 3, 4)])
+                return
             with pytest.raises(EnvironmentMissing) as caught:
                 async with LinuxBridgeDriver(bridge_rack(name).switch[0]):
                     pass

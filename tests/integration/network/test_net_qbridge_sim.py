@@ -96,6 +96,20 @@ async def test_emergency_isolation_interrupts_a_phase_change_in_progress(
     assert any(e.kind == "network.isolate" and e.category == "audit" for e in lab.drain())
 
 
+async def test_a_held_isolation_refuses_other_phases_until_released(
+    lab: Lab, net: NetworkManager
+) -> None:
+    await net.enter_phase("restore")
+    isolated = await net.isolate_now("intrusion suspected", hold=True)
+    assert isolated.verified, isolated.problems()
+    with pytest.raises(PolicyRefusal, match=r"emergency isolation holds \(intrusion suspected\)"):
+        await net.enter_phase("restore", ["hv-1"])
+    assert not await reconcile_once(net)  # reconcile keeps quarantine: nothing drifted
+    assert_quarantined(lab.switch.port_states())
+    net.release()
+    assert (await net.enter_phase("restore", ["hv-1"])).verified
+
+
 async def test_verify_reads_back_without_writing_and_alarms_on_drift(
     lab: Lab, net: NetworkManager
 ) -> None:

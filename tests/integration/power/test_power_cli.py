@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import re
 from collections.abc import AsyncIterator
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from agent.cli.power import register
 from agent.conf import RackConfig
 from agent.errors import ConfigError
-from agent.power.cli_commands import register
+from agent.report.audit import verify
 from agent.sim.compose import SimRack
 from agent.sim.snmp.values import parse_oid
+from agent.store import Store
 from tests.integration.power.demo_rack import fast_demo_path, quicken
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -112,7 +115,9 @@ async def test_on_off_cycle_and_protected_outlets(
 
     code = await cleanroom("power", "cycle", "hv-1", "--pause", "0", "--config", config)
     assert code == 0
-    assert capsys.readouterr().out.splitlines() == [
+    cycled = capsys.readouterr()
+    assert "no agent is running" in cycled.err  # acting directly, and saying so
+    assert cycled.out.splitlines() == [
         "hv-1: already off",
         "hv-1: " + ", ".join(["outlet pdu-a:3 on", "outlet pdu-b:3 on", "host on (BMC)"]),
     ]
@@ -125,6 +130,15 @@ async def test_on_off_cycle_and_protected_outlets(
 
     with pytest.raises(ConfigError, match="'hv-9' is neither a device id nor PDU:OUTLET"):
         await cleanroom("power", "on", "hv-9", "--config", config)
+    # Acting directly, each command was audited in the agent's store, as the person.
+    async with Store(Path(config).parent / "state" / "agent.db") as store:
+        rows = await store.call(
+            lambda c: [tuple(r) for r in c.execute("SELECT actor, action FROM audit")]
+        )
+        assert (await store.call(verify)).ok
+    assert sum(action == "cli.direct" for _, action in rows) == 4
+    assert ("local:" + getpass.getuser(), "power.cycle") in rows
+    assert any(action == "power.outlet" for _, action in rows)
 
 
 async def test_up_stops_on_the_budget_with_the_reason(
@@ -182,3 +196,39 @@ async def test_status_tells_a_silent_pdu_a_refused_table_and_a_short_one_apart(
         assert await cleanroom("power", "status", "--config", str(more), "--json") == 1
         pdus = {p["id"]: p for p in json.loads(capsys.readouterr().out)["pdus"]}
         assert (pdus["pdu-b"]["reachable"], pdus["pdu-b"]["outlets_readable"]) == (False, False)
+
+
+async def test_a_server_controlled_only_by_its_bmc(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hv-3 without outlets: its power comes from its BMC, never 'off (no outlet power)',
+    and it powers on and off through the BMC."""
+    from agent.conf import load_config  # noqa: PLC0415
+
+    path = fast_demo(
+        tmp_path,
+        **{
+            r'^power = \[\{ pdu = "pdu-a", outlet = 5 \}.*\n': "",
+            r'"hv-2", "hv-3", "bkp-1"': '"hv-2", "bkp-1"',  # not sequenced by outlets
+        },
+    )
+    config = load_config(path)
+    assert next(s for s in config.server if s.id == "hv-3").power == []
+    async with SimRack(config) as sim:
+        quicken(sim)
+        argv = ("--config", str(path))
+        await cleanroom("power", "status", "--json", *argv)
+        status = json.loads(capsys.readouterr().out)
+        hv3 = next(d for d in status["devices"] if d["id"] == "hv-3")
+        assert hv3["host"] == "off", hv3  # asked of its BMC
+        assert await cleanroom("power", "on", "hv-3", *argv) == 0
+        assert "host on (BMC)" in capsys.readouterr().out
+        assert sim.host_on("hv-3")
+        await cleanroom("power", "status", "--json", *argv)
+        status = json.loads(capsys.readouterr().out)
+        assert next(d for d in status["devices"] if d["id"] == "hv-3")["host"] == "on"
+        assert await cleanroom("power", "off", "hv-3", *argv) == 0
+        capsys.readouterr()
+        assert not sim.host_on("hv-3")
+        assert await cleanroom("power", "on", "hv-3", "--via", "outlet", *argv) == 1
+        assert "no outlets in the rack config" in capsys.readouterr().err

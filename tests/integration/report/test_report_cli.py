@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.report.cli_commands import main
+from agent.cli.report import main
 from agent.report.envelope import Keyring, key_entry
 from agent.report.intake import Command
 from agent.report.payloads import Snapshot

@@ -74,7 +74,19 @@ def test_isolation_is_always_reachable_and_power_up_needs_verified_isolation() -
             continue
         row = lookup(state, Event.ISOLATE_NOW)
         assert not isinstance(row, Refusal)
-        assert row.target is State.SAFE_HOLD
+        assert row.target is State.ISOLATED
+    # Emergency isolation is left by an explicit release only (or a staged shutdown on
+    # power grounds, which does not come back up while the isolation holds).
+    out = {row.event: row.target for row in TABLE if row.source is State.ISOLATED}
+    assert out == {
+        Event.ISOLATE_NOW: State.ISOLATED,
+        Event.RELEASE: State.SAFE_HOLD,
+        Event.UPS_CRITICAL: State.SHUTDOWN,
+        Event.SHUTDOWN_REQUESTED: State.SHUTDOWN,
+    }
+    back_up = [row for row in TABLE if row.source is State.SHUTDOWN]
+    assert back_up
+    assert all(row.guard == "isolation_released" for row in back_up)
     into_power = [row for row in TABLE if row.target is State.POWER_UP]
     assert into_power
     assert all(row.guard == "isolation_verified" for row in into_power)

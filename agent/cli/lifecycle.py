@@ -18,11 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from agent.cli.args import add_config, duration
 from agent.conf import RackConfig, load_config
 from agent.conf.checks import find_cycle
 from agent.errors import AgentError
-
-DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
@@ -151,8 +150,8 @@ def cmd_runbook_validate(args: argparse.Namespace) -> int:
 def cmd_runbook_act(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     verb, payload = {
-        "run": ("runbook.retry", {}),
-        "resume": ("runbook.retry", {}),
+        "run": ("runbook.start", {}),
+        "resume": ("runbook.start", {}),
         "retry": ("runbook.retry", {"step": getattr(args, "step", "")}),
         "skip": (
             "runbook.skip",
@@ -174,7 +173,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from agent.lifecycle.drill_run import run_drill  # noqa: PLC0415
+    from agent.drill_run import run_drill  # noqa: PLC0415
 
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="cleanroom-drill-"))
     report = asyncio.run(run_drill(args.config, folder, timeout=args.timeout))
@@ -189,7 +188,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        add_config(p)
         p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("status", help="lifecycle state and runbook progress")
@@ -219,7 +218,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("drill", help="run the runbook on the simulated rack, timed report")
     common(p)
     p.add_argument("--workdir", type=Path, default=None, help="where state and report go")
-    p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument(
+        "--timeout", type=duration, default=600.0, help="give up after this long (10min)"
+    )
     p.set_defaults(handler=cmd_drill)
 
     p = sub.add_parser("lifecycle", help="the lifecycle state table")

@@ -1,8 +1,11 @@
-"""``cleanroom net show | isolate | verify``: the network part's commands.
+"""``cleanroom net show | isolate | release | verify``: the network part's commands.
 
-``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli.py). They talk
-to the switches directly, without the daemon, the store or MQTT: ``isolate`` is the
-emergency button and must work when everything else is failing.
+``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli/__init__.py).
+``isolate`` (the emergency button) and ``release`` go through the running agent's console
+(agent/onepath.py), which holds the isolation as a lifecycle state, audited as
+``local:<user>``; with no agent running they act on the switches directly, say so, and
+record the hold in the store, so the agent keeps it when it starts. ``show`` and
+``verify`` only read the switches.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
+import time
+from types import MappingProxyType
 from typing import Any
 
-from agent.bus import Bus
+from agent import onepath
+from agent.cli.args import add_config
 from agent.conf import RackConfig, load_config
 from agent.devices.switch.drivers import drivers_for
 from agent.devices.switch.model import (
@@ -31,8 +36,6 @@ from agent.network.invariants import check_actual
 from agent.network.manager import NetworkManager
 from agent.network.plan import Layout, plan
 
-DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
-
 
 def register(subparsers: Any) -> None:
     """Add ``net`` and its subcommands to an argparse subparsers object."""
@@ -40,14 +43,27 @@ def register(subparsers: Any) -> None:
     sub = net.add_subparsers(dest="net_command", required=True, metavar="NET_COMMAND")
     for name, handler, text in (
         ("show", cmd_show, "desired vs actual state of every switch port, as a table"),
-        ("isolate", cmd_isolate, "EMERGENCY: quarantine every port and shut the uplink now"),
+        ("isolate", cmd_isolate, "EMERGENCY: quarantine every port, uplinks down, and hold"),
+        ("release", cmd_release, "leave emergency isolation (to safe hold, still quarantined)"),
         ("verify", cmd_verify, "read every switch back and check it against a phase"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        add_config(p)
         p.add_argument("--json", action="store_true")
-        if name != "isolate":
+        if name == "show":
+            p.add_argument(
+                "--phase",
+                choices=PHASES,
+                default=None,
+                help="compare against this phase (default: the running agent's layout, "
+                "quarantine when no agent runs)",
+            )
+        elif name == "verify":
             p.add_argument("--phase", choices=PHASES, default="quarantine")
+        else:
+            p.add_argument(
+                "--reason", required=name == "release", default="", help="for the audit log"
+            )
         p.set_defaults(handler=handler)
 
 
@@ -77,10 +93,22 @@ async def _read_all(config: RackConfig) -> dict[str, ActualSwitch | str]:
     return found
 
 
+def _layout(config: RackConfig, phase: Phase | None) -> tuple[Layout, str]:
+    """The layout to compare against, and where it comes from."""
+    if phase is not None:
+        return Layout(phase), "asked"
+    try:
+        answer = onepath.ask(config, "network.status", {})
+    except onepath.NoAgent:
+        return Layout("quarantine"), "no agent running"
+    return Layout(answer["phase"], MappingProxyType(answer["devices"])), "the agent's layout"
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    phase: Phase = args.phase
-    desired = plan(config, Layout(phase))
+    layout, source = _layout(config, args.phase)
+    phase = layout.phase
+    desired = plan(config, layout)
     actual = asyncio.run(_read_all(config))
     rows: list[dict[str, Any]] = []
     for switch_id, want in desired.items():
@@ -100,10 +128,15 @@ def cmd_show(args: argparse.Namespace) -> int:
                 }
             )
     if args.json:
-        json.dump({"phase": phase, "ports": rows}, sys.stdout, indent=2)
+        json.dump(
+            {"phase": phase, "devices": dict(layout.devices), "source": source, "ports": rows},
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
     else:
-        print(f"desired = phase {phase!r}")
+        moved = ", ".join(f"{d} in {p}" for d, p in sorted(layout.devices.items()))
+        print(f"desired = phase {phase!r}" + (f", {moved}" if moved else "") + f" ({source})")
         print(f"{'switch':<8} {'port':>4} {'role':<10} {'device':<10} {'desired':<38} actual")
         for r in rows:
             mark = "" if r["ok"] else "  <-- differs"
@@ -133,14 +166,56 @@ def _print_report(report: VerifyReport, as_json: bool, extra: list[str]) -> None
 
 def cmd_isolate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    reason = args.reason or "operator console: cleanroom net isolate"
+    try:
+        answer = onepath.ask(config, "network.isolate", {"reason": reason})
+    except onepath.NoAgent:
+        return _isolate_directly(config, reason, args.json)
+    verified = bool(answer["verified"])
+    if args.json:
+        json.dump({"phase": "quarantine", "verified": verified, **answer}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"phase quarantine: {'VERIFIED' if verified else 'NOT VERIFIED'} (held by the agent)")
+        print(f"  {answer['summary']}")
+    return 0 if verified else 1
 
+
+def _isolate_directly(config: RackConfig, reason: str, as_json: bool) -> int:
     async def run() -> VerifyReport:
-        async with NetworkManager(config, Bus(), reconcile=False) as net:
-            return await net.isolate_now("operator console: cleanroom net isolate")
+        async with onepath.direct(config, "isolating") as act:
+            # Journaled before acting: the agent starts held isolated.
+            await act.journal.write(
+                "isolation", "held", "entered", reason=reason, actor=act.actor, since=time.time()
+            )
+            act.audit("lifecycle.isolation", reason=reason, held=True)
+            async with NetworkManager(config, act.bus, reconcile=False) as net:
+                return await net.isolate_now(reason, hold=True)
 
     report = asyncio.run(run())
-    _print_report(report, args.json, [])
+    _print_report(report, as_json, [])
     return 0 if report.verified else 1
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    try:
+        answer = onepath.ask(config, "network.release", {"reason": args.reason})
+    except onepath.NoAgent:
+        answer = asyncio.run(_release_directly(config, args.reason))
+    if args.json:
+        json.dump(answer, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"emergency isolation released ({answer['state']}); the rack stays quarantined")
+    return 0
+
+
+async def _release_directly(config: RackConfig, reason: str) -> dict[str, Any]:
+    async with onepath.direct(config, "releasing the isolation") as act:
+        await act.journal.write("isolation", "released", "entered", reason=reason, actor=act.actor)
+        act.audit("lifecycle.isolation", reason=reason, held=False)
+    return {"released": True, "reason": reason, "state": "no agent running"}
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.adapters.mqtt import BrokerSettings
+from agent.cli.report import _broker_args
 from agent.errors import ConfigError
-from agent.report.cli_commands import _broker_args
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent.cli.args import add_config, duration
 from agent.errors import ConfigError
 
 
@@ -118,13 +119,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add `health`, `selftest` and `probe` to the `cleanroom` subcommands."""
     p = subparsers.add_parser("health", help="live table of devices, sensors and alarms")
-    p.add_argument("--config", type=Path, required=True)
+    add_config(p)
     p.add_argument("--once", action="store_true", help="one snapshot, then exit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_health)
 
     p = subparsers.add_parser("selftest", help="the arrival report: identity and firmware")
-    p.add_argument("--config", type=Path, required=True)
+    add_config(p)
     p.add_argument(
         "--firmware-dir",
         type=Path,
@@ -146,6 +147,6 @@ def register(subparsers: Any) -> None:
         choices=["MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"],
     )
     p.add_argument("--priv-protocol", default="AES", choices=["DES", "AES", "AES-192", "AES-256"])
-    p.add_argument("--timeout", type=float, default=2.0)
+    p.add_argument("--timeout", type=duration, default=2.0, help="per request (2s, 500ms)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_probe)

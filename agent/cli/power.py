@@ -1,8 +1,12 @@
 """``cleanroom power status | on | off | cycle TARGET | up | down``: the power commands.
 
-``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli.py). They talk
-to the PDUs, BMCs and UPS directly, without the daemon, the store or MQTT, so the rack
-can be powered by hand when everything else is failing.
+``register(subparsers)`` adds them to the ``cleanroom`` parser (agent/cli/__init__.py). With an
+agent running, ``on``, ``off``, ``cycle`` and ``down`` are requests to it through its
+console (agent/onepath.py: serialised with its own work, audited as ``local:<user>``),
+and ``up`` is refused (the agent powers the rack in its lifecycle). With no agent they
+talk to the PDUs, BMCs and UPS directly, say so, and audit what they did in the agent's
+store, so the rack can be powered by hand when everything else is failing. ``status``
+only reads.
 
 TARGET is a device id (``hv-1``, ``tor-1``) or one outlet as ``PDU:OUTLET``
 (``pdu-a:7``). The console is local, but a protected outlet (the controller's, the
@@ -17,22 +21,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from agent import onepath
 from agent.bus import Bus
+from agent.cli.args import add_config, duration
 from agent.conf import RackConfig, load_config
 from agent.errors import AgentError, ConfigError, PolicyRefusal
+from agent.power import switching
 from agent.power.manager import VIAS, PowerManager
 from agent.power.sequencer import PowerReport, Progress
+from agent.power.switching import Action
 
-DEFAULT_CONFIG = Path("/etc/cleanroom/rack.toml")
-_OUTLET = re.compile(r"^(?P<pdu>[^:\s]+):(?P<outlet>\d+)$")
 # Steps that take time: shown when they start even when the output is not a terminal.
 _WAITS = frozenset({"inrush delay", "BMC answers", "settle", "host shutdown", "host on"})
 T = TypeVar("T")
@@ -44,7 +48,7 @@ def register(subparsers: Any) -> None:
     sub = power.add_subparsers(dest="power_command", required=True, metavar="POWER_COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        add_config(p)
         p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("status", help="every outlet, host, PDU, UPS and power budget")
@@ -72,7 +76,12 @@ def register(subparsers: Any) -> None:
                 help="allow switching a protected outlet (controller, switch) off",
             )
         if name == "cycle":
-            p.add_argument("--pause", type=float, default=5.0, help="seconds off (default 5)")
+            p.add_argument(
+                "--pause",
+                type=duration,
+                default=switching.DEFAULT_PAUSE_S,
+                help=f"seconds off (default {switching.DEFAULT_PAUSE_S:g})",
+            )
         p.set_defaults(handler=cmd_switch, action=name)
     p = sub.add_parser("up", help="the whole power-up sequence, group by group, within budget")
     common(p)
@@ -217,35 +226,22 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_switch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    action: str = args.action
-    remote = not getattr(args, "force", False)
-    match = _OUTLET.match(args.target)
-    is_outlet = match is not None and config.find_pdu(match.group("pdu")) is not None
-    if not is_outlet and args.target not in config.device_ids():
-        raise ConfigError(
-            [
-                f"power {action}: {args.target!r} is neither a device id nor PDU:OUTLET; "
-                f"devices: {', '.join(config.device_ids())}"
-            ]
-        )
-
-    async def one(power: PowerManager, on: bool) -> str:
-        if match is not None and is_outlet:
-            pdu, outlet = match.group("pdu"), int(match.group("outlet"))
-            return await power.set_outlet_power(pdu, outlet, on, remote=remote)
-        return await power.set_device_power(args.target, on, args.via, remote=remote)
-
-    async def op(power: PowerManager) -> list[str]:
-        if action == "on":
-            return [await one(power, True)]
-        lines = [await one(power, False)]
-        if action == "cycle":
-            await asyncio.sleep(max(0.0, args.pause))
-            lines.append(await one(power, True))
-        return lines
-
+    action: Action = args.action
     try:
-        lines = _run(config, op)
+        switching.check_target(config, f"power {action}", args.target)
+    except PolicyRefusal as exc:
+        raise ConfigError([str(exc)]) from None
+    request: dict[str, Any] = {"target": args.target, "via": args.via}
+    if action != "on":
+        request["force"] = bool(args.force)
+    if action == "cycle":
+        request["pause_s"] = args.pause
+    try:
+        try:
+            answer = onepath.ask(config, f"power.{action}", request)
+            lines = str(answer["result"]).split("; ")
+        except onepath.NoAgent:
+            lines = asyncio.run(_switch_directly(config, args))
     except AgentError as exc:
         if isinstance(exc, ConfigError):
             raise
@@ -258,11 +254,44 @@ def cmd_switch(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _switch_directly(config: RackConfig, args: argparse.Namespace) -> list[str]:
+    async with onepath.direct(config, f"power {args.action} {args.target}") as act:
+        act.audit(f"power.{args.action}", target=args.target, via=args.via)
+        async with PowerManager(config, act.bus, watch_ups=False) as power:
+            return await switching.switch(
+                power,
+                config,
+                args.target,
+                args.action,
+                via=args.via,
+                remote=not getattr(args, "force", False),
+                pause_s=getattr(args, "pause", None),
+            )
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    live = LiveProgress(sys.stdout, as_json=args.json)
     try:
-        report = _run(config, lambda power: power.power_up(progress=live))
+        onepath.ask(config, "runbook.status", {})
+    except onepath.NoAgent:
+        pass
+    else:
+        print(
+            "cleanroom power up: an agent is running and powers the rack in its lifecycle; "
+            "from safe hold, `cleanroom runbook run` starts the arrival again",
+            file=sys.stderr,
+        )
+        return 1
+    live = LiveProgress(sys.stdout, as_json=args.json)
+
+    async def run() -> PowerReport:
+        async with onepath.direct(config, "powering the rack up") as act:
+            act.audit("power.up", reason="operator at the console: cleanroom power up")
+            async with PowerManager(config, act.bus, watch_ups=False) as power:
+                return await power.power_up(progress=live)
+
+    try:
+        report = asyncio.run(run())
     except PolicyRefusal as exc:
         live.finish()
         if args.json:
@@ -276,7 +305,21 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    try:
+        answer = onepath.ask(config, "power.down", {"reason": args.reason})
+    except onepath.NoAgent:
+        pass
+    else:  # the agent's staged shutdown: a lifecycle state, followed with `cleanroom status`
+        _dump(answer) if args.json else print(f"power down: {answer['accepted']} (agent)")
+        return 0
     live = LiveProgress(sys.stdout, as_json=args.json)
-    report = _run(config, lambda power: power.power_down(args.reason, progress=live))
+
+    async def run() -> PowerReport:
+        async with onepath.direct(config, "powering the rack down") as act:
+            act.audit("power.down", reason=args.reason)
+            async with PowerManager(config, act.bus, watch_ups=False) as power:
+                return await power.power_down(args.reason, progress=live)
+
+    report = asyncio.run(run())
     _print_report(report, args.json)
     return 0 if report.ok else 1

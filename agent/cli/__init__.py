@@ -1,6 +1,7 @@
 """The `cleanroom` command: argument parsing and printing only.
 
-Each subcommand calls into the part that does the work. Human output by default;
+This package holds every command module (net, power, health, report, lifecycle); each
+subcommand calls into the part that does the work. Human output by default;
 ``--json`` where a machine reads the answer. Exit codes: 0 ok, 1 the thing checked is
 wrong (bad config, failed check), 2 usage error.
 """
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.cli.args import add_config, duration
 from agent.errors import AgentError, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo-rack.toml"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo-rack.toml"
 
 
 def _print_json(data: Any) -> None:
@@ -38,6 +40,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from agent.conf import config_to_builtins, load_config  # noqa: PLC0415 - keep start fast
 
+    args.file = args.file or args.config
     try:
         config = load_config(args.file)
     except ConfigError as exc:
@@ -87,24 +90,24 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-# Commands that live with the part they drive: the module is imported only when its
-# command is run (or for --help), so `cleanroom run` starts without loading them all.
+# The command modules of this package: one is imported only when its command is run
+# (or for --help), so `cleanroom run` starts without loading them all.
 PART_COMMANDS: dict[str, str] = {
-    "net": "agent.network.cli_commands",
-    "health": "agent.health.cli_commands",
-    "selftest": "agent.health.cli_commands",
-    "probe": "agent.health.cli_commands",
-    "power": "agent.power.cli_commands",
-    "keys": "agent.report.cli_commands",
-    "send": "agent.report.cli_commands",
-    "approve": "agent.report.cli_commands",
-    "watch": "agent.report.cli_commands",
-    "audit": "agent.report.cli_commands",
-    "board": "agent.board.cli_commands",
-    "status": "agent.lifecycle.cli_commands",
-    "runbook": "agent.lifecycle.cli_commands",
-    "drill": "agent.lifecycle.cli_commands",
-    "lifecycle": "agent.lifecycle.cli_commands",
+    "net": "agent.cli.net",
+    "health": "agent.cli.health",
+    "selftest": "agent.cli.health",
+    "probe": "agent.cli.health",
+    "power": "agent.cli.power",
+    "keys": "agent.cli.report",
+    "send": "agent.cli.report",
+    "approve": "agent.cli.report",
+    "watch": "agent.cli.report",
+    "audit": "agent.cli.report",
+    "board": "agent.cli.board",
+    "status": "agent.cli.lifecycle",
+    "runbook": "agent.cli.lifecycle",
+    "drill": "agent.cli.lifecycle",
+    "lifecycle": "agent.cli.lifecycle",
 }
 
 
@@ -134,26 +137,27 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_version)
 
     p = sub.add_parser("check-config", help="validate a rack config and print every problem")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, nargs="?", help="the rack config (or give --config)")
+    add_config(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_check_config)
 
     p = sub.add_parser("run", help="run the agent (the daemon) in the foreground")
-    p.add_argument("--config", type=Path, required=True)
+    add_config(p)
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("demo", help="run the agent against the simulated demo rack")
-    p.add_argument("--config", default=str(DEMO_CONFIG))
+    add_config(p, default=DEMO_CONFIG)
     p.add_argument(
         "--duration",
-        type=float,
+        type=duration,
         default=0.0,
-        help="stop after this many seconds (0: when the demo is done)",
+        help="stop after this long, like 90s or 5min (0: when the demo is done)",
     )
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("sim", help="run the simulated rack described by a rack config")
-    p.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    add_config(p, default=DEMO_CONFIG)
     p.add_argument("--json", action="store_true", help="one JSON line per device endpoint")
     p.add_argument(
         "--set-log",
@@ -186,7 +190,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `cleanroom ... | head`: the reader left; say nothing more.
         sys.stderr.close()
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

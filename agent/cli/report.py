@@ -25,6 +25,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.adapters.mqtt import BrokerSettings
+from agent.cli.args import duration
 from agent.errors import AgentError, ConfigError
 from agent.report import audit
 from agent.report.envelope import (
@@ -96,10 +97,14 @@ def register(subparsers: Any) -> None:
     send.add_argument("--site", required=True)
     send.add_argument("--key", type=Path, help="your key file (cleanroom keys new)")
     send.add_argument("--args", default="{}", help="JSON object of arguments")
-    send.add_argument("--ttl", type=int, default=300, help="seconds the command stays valid")
+    send.add_argument(
+        "--ttl", type=duration, default=300.0, help="how long the command stays valid (5min)"
+    )
     send.add_argument("--prepare", type=Path, help="write the signed envelope here, send nothing")
     send.add_argument("--envelope", type=Path, help="send this prepared (approved) envelope")
-    send.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the result")
+    send.add_argument(
+        "--wait", type=duration, default=60.0, help="how long to wait for the result (60s)"
+    )
     send.add_argument("--json", action="store_true")
     _broker_args(send, required=False)
     send.set_defaults(handler=cmd_send)
@@ -116,8 +121,8 @@ def register(subparsers: Any) -> None:
     watch_parser.add_argument(
         "--for",
         dest="duration",
-        type=float,
-        help="stop after this many seconds and print the board",
+        type=duration,
+        help="stop after this long (6s, 2min) and print the board",
     )
     watch_parser.add_argument("--json", action="store_true")
     watch_parser.set_defaults(handler=cmd_watch)
@@ -212,7 +217,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             args=cmd_args,
             rack=args.rack,
             issued_at=now,
-            expires_at=now + args.ttl,
+            expires_at=now + int(args.ttl),
         )
     if args.prepare:
         _write_envelope(args.prepare, env)
@@ -305,7 +310,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m agent.report.cli_commands``) until agent/cli.py
+    """Standalone entry (``python -m agent.cli.report``) until agent/cli/__init__.py
     calls `register`."""
     parser = argparse.ArgumentParser(prog="cleanroom")
     register(parser.add_subparsers(dest="command", required=True))
