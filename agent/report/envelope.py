@@ -58,8 +58,61 @@ def b64decode(text: str) -> bytes:
     return raw
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Signed integers stay within +-(2**53 - 1): every JSON parser (JavaScript's included)
+reads them exactly, so every implementation signs the same text."""
+
+
 def canonical(value: Any) -> bytes:
+    """The canonical JSON of ``value`` (docs/protocol.md, "Canonical encoding"): object
+    members sorted by the code points of their names at every depth, no whitespace,
+    UTF-8, strings escaped only where JSON requires it."""
     return msgspec.json.encode(value, order="sorted")
+
+
+def signable_problem(value: Any, where: str) -> str | None:
+    """Why ``value`` has no canonical encoding (a float, an integer beyond 2**53 - 1,
+    a non-text object name...), naming its place; None when it has one."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return None
+        return f"{where}: {value} is beyond +-(2^53-1); send it as text"
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if problem := signable_problem(item, f"{where}[{index}]"):
+                return problem
+        return None
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if problem := signable_problem(item, f"{where}.{name}"):
+                return problem
+        return None
+    if isinstance(value, float):
+        return (
+            f"{where}: {value!r} is not an integer; signed numbers are integers "
+            "(send a fraction as text or in smaller units)"
+        )
+    return f"{where}: a {type(value).__name__} cannot be signed"
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"member {twice[0]!r} appears twice in one object")
+    return dict(pairs)
+
+
+def duplicate_member(payload: bytes) -> str | None:
+    """The complaint about an object member named twice in ``payload``, else None. JSON
+    parsers disagree on which copy wins, so such a text has no single meaning."""
+    try:
+        json.loads(payload, object_pairs_hook=_refuse_duplicates)
+    except ValueError as exc:
+        return str(exc) if "appears twice" in str(exc) else None
+    return None
 
 
 def command_bytes(env: CommandEnvelope) -> bytes:
@@ -155,6 +208,11 @@ class KeyEntry:
     public_key: Ed25519PublicKey
     revoked: bool = False
 
+    @property
+    def raw(self) -> bytes:
+        """The 32 bytes of the public key: what identifies a person, whatever the id."""
+        return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
 
 def public_key_from_b64(place: str, text: str) -> Ed25519PublicKey:
     try:
@@ -185,7 +243,9 @@ def key_entry(place: str, key_id: str, role: str, public_key: str, revoked: bool
 
 
 class Keyring:
-    """The keys of the rack config, by id. Duplicate ids are a config error."""
+    """The keys of the rack config, by id. Duplicate ids are a config error. One public
+    key under two ids is refused by the config checks (agent/conf/checks.py) and again
+    by the intake, which compares approvers by public key, not by id."""
 
     def __init__(self, entries: list[KeyEntry]) -> None:
         self._keys: dict[str, KeyEntry] = {}

@@ -31,7 +31,7 @@ from agent.bus import Bus, Event
 from agent.errors import StoreError
 from agent.report.commands import CommandRunner
 from agent.report.envelope import Keyring
-from agent.report.intake import Handler, Intake
+from agent.report.intake import Handler, Intake, Limits, reply_topic_problem
 from agent.report.outbox import Outbox
 from agent.report.payloads import Snapshot, Status
 from agent.report.recorder import Recorder
@@ -43,15 +43,6 @@ log = logging.getLogger(__name__)
 StatusProvider = Callable[[], Snapshot]
 
 
-def valid_response_topic(topic: str | None) -> bool:
-    """A topic we may publish a reply to. The requester chose it: a wildcard or an empty
-    level would make the client library raise, and a hostile command must not be able to
-    take the session down that way."""
-    if not topic or len(topic) > 1024:
-        return False
-    return not any(char in topic for char in "+#\x00")
-
-
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
     """The ``[mqtt]`` values that are not about the connection."""
@@ -60,7 +51,11 @@ class ReportSettings:
     outbox_max_messages: int = 200_000
     telemetry_keep_every: int = 4
     command_max_skew: float = 30.0
+    command_max_lifetime: float = 600.0
+    command_max_age: float = 600.0
     approval_window: float = 900.0
+    reply_prefix: str = ""
+    """Replies go only under this tree; empty: ``{prefix}/ars``."""
     status_interval: float = 30.0
     window: int = 20
     telemetry_qos: int = 1
@@ -112,8 +107,14 @@ class Reporter:
             rack_id=rack_id,
             keyring=keyring,
             handlers=all_handlers,
-            max_skew=self.settings.command_max_skew,
-            approval_window=self.settings.approval_window,
+            limits=Limits(
+                max_skew=self.settings.command_max_skew,
+                max_lifetime=self.settings.command_max_lifetime,
+                max_age=self.settings.command_max_age,
+                approval_window=self.settings.approval_window,
+                reply_prefix=self.settings.reply_prefix or f"{self.settings.prefix}/ars",
+                own_tree=self.topics.base,
+            ),
             clock=clock,
         )
         self.commands = CommandRunner(self)
@@ -307,8 +308,8 @@ class Reporter:
         if inbound is None or link is None:
             return
         topic = inbound.response_topic
-        if topic is None or not valid_response_topic(topic):
-            return
+        if topic is None or reply_topic_problem(topic, self.intake.limits) is not None:
+            return  # never the rack's own topics, never outside the reply tree
         try:
             await link.publish(topic, payload, qos=1, correlation=inbound.correlation)
         except LinkDownError as exc:

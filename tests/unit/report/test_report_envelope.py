@@ -21,8 +21,8 @@ from agent.report.envelope import (
     verify_command,
     write_key_file,
 )
+from agent.report.intake import Limits, reply_topic_problem
 from agent.report.payloads import CommandEnvelope
-from agent.report.reporter import valid_response_topic
 from agent.report.roles import is_dangerous, may_run
 from agent.report.topics import Topics, split_rack_topic
 
@@ -106,6 +106,24 @@ def test_broker_urls() -> None:
 
 
 def test_reply_topics_chosen_by_a_requester_are_checked() -> None:
-    assert valid_response_topic("ars/replies/abc")
-    for bad in (None, "", "ars/#", "ars/+/x", "a\x00b", "x" * 2000):
-        assert not valid_response_topic(bad)
+    limits = Limits(reply_prefix="cleanroom/v1/ars", own_tree="cleanroom/v1/chu/rack-1")
+    assert reply_topic_problem(None, limits) is None  # no reply asked for
+    assert reply_topic_problem("cleanroom/v1/ars/replies/abc", limits) is None
+    bad = {
+        "": "empty",
+        "cleanroom/v1/ars/#": "wildcard",
+        "cleanroom/v1/ars/+/x": "wildcard",
+        "cleanroom/v1/ars/a\x00b": "NUL",
+        "cleanroom/v1/ars/" + "x" * 2000: "1024",
+        "cleanroom/v1/chu/rack-1/status": "own topics",
+        "cleanroom/v1/chu/rack-1/events": "own topics",
+        "cleanroom/v1/chu/rack-1": "own topics",
+        "cleanroom/v1/arsenal/x": "not under",
+        "cleanroom/v1/ars": "not under",
+        "ars/replies/abc": "not under",
+    }
+    for topic, why in bad.items():
+        assert why in (reply_topic_problem(topic, limits) or ""), topic
+    # A reply tree that would hold the rack's tree does not open it either.
+    wide = Limits(reply_prefix="cleanroom/v1", own_tree="cleanroom/v1/chu/rack-1")
+    assert "own topics" in (reply_topic_problem("cleanroom/v1/chu/rack-1/status", wide) or "")
