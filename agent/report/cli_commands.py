@@ -29,6 +29,7 @@ from agent.errors import AgentError, ConfigError
 from agent.report import audit
 from agent.report.envelope import (
     command_digest,
+    key_id_of,
     read_key_file,
     sign_approval,
     sign_command,
@@ -79,13 +80,16 @@ def register(subparsers: Any) -> None:
     """Add ``keys``, ``send``, ``approve``, ``watch`` and ``audit`` to ``cleanroom``."""
     keys = subparsers.add_parser("keys", help="Ed25519 key pairs for signing commands")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    new = keys_sub.add_parser("new", help="create a key pair file (private, mode 0600)")
+    new = keys_sub.add_parser(
+        "new", help="create an Ed25519 private key file (PKCS#8 PEM, mode 0600)"
+    )
     new.add_argument("--id", required=True, help="key id, as in the rack config [[key]] id")
-    new.add_argument("--out", required=True, type=Path)
+    new.add_argument("--out", type=Path, help="the file (default ID.pem); its name is the key id")
     new.add_argument("--json", action="store_true")
     new.set_defaults(handler=cmd_keys_new)
     show = keys_sub.add_parser("show", help="print the public part to paste in a rack config")
     show.add_argument("file", type=Path)
+    show.add_argument("--key-id", help="the key id (default: the file name without .pem)")
     show.add_argument("--role", default="operator", choices=["observer", "operator", "admin"])
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_keys_show)
@@ -94,7 +98,10 @@ def register(subparsers: Any) -> None:
     send.add_argument("verb", nargs="?", help="e.g. status.get, runbook.retry, power.down")
     send.add_argument("--rack", help="rack id (from the rack config [rack] id)")
     send.add_argument("--site", required=True)
-    send.add_argument("--key", type=Path, help="your key file (cleanroom keys new)")
+    send.add_argument(
+        "--key", type=Path, help="your PKCS#8 PEM key file (cleanroom keys new, openssl)"
+    )
+    send.add_argument("--key-id", help="your key id (default: the key file name without .pem)")
     send.add_argument("--args", default="{}", help="JSON object of arguments")
     send.add_argument("--ttl", type=int, default=300, help="seconds the command stays valid")
     send.add_argument("--prepare", type=Path, help="write the signed envelope here, send nothing")
@@ -106,7 +113,8 @@ def register(subparsers: Any) -> None:
 
     approve = subparsers.add_parser("approve", help="add your approval to a prepared command")
     approve.add_argument("envelope", type=Path)
-    approve.add_argument("--key", type=Path, required=True)
+    approve.add_argument("--key", type=Path, required=True, help="your PKCS#8 PEM key file")
+    approve.add_argument("--key-id", help="your key id (default: the key file name)")
     approve.add_argument("--out", type=Path, help="write here instead of in place")
     approve.add_argument("--json", action="store_true")
     approve.set_defaults(handler=cmd_approve)
@@ -135,23 +143,39 @@ def _print(args: argparse.Namespace, data: Any, human: str) -> None:
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:
-    record = write_key_file(args.out, args.id, Ed25519PrivateKey.generate())
+    out: Path = args.out or Path(f"{args.id}.pem")
+    if key_id_of(out) != args.id:
+        raise ConfigError(
+            [
+                f"--out {out}: the file name is the key id, and {key_id_of(out)!r} is not "
+                f"{args.id!r}; write it to {args.id}.pem"
+            ]
+        )
+    record = write_key_file(out, Ed25519PrivateKey.generate())
     _print(
         args,
-        {"key_id": record.key_id, "public_key": record.public_key, "file": str(args.out)},
-        f"wrote {args.out} (keep it private)\npublic key of {record.key_id!r}: "
-        f"{record.public_key}\nshow the config block with: cleanroom keys show {args.out}",
+        {"key_id": record.key_id, "public_key": record.public_key, "file": str(out)},
+        f"wrote {out} (PKCS#8 PEM; keep it private)\npublic key of {record.key_id!r}: "
+        f"{record.public_key}\nshow the config block with: cleanroom keys show {out}",
     )
     return 0
 
 
 def cmd_keys_show(args: argparse.Namespace) -> int:
-    record, _ = read_key_file(args.file)
+    record, _ = read_key_file(args.file, args.key_id)
     block = (
         f'[[key]]\nid = "{record.key_id}"\nrole = "{args.role}"\n'
         f'public_key = "{record.public_key}"\nrevoked = false'
     )
-    _print(args, {"key_id": record.key_id, "public_key": record.public_key}, block)
+    _print(
+        args,
+        {
+            "key_id": record.key_id,
+            "public_key": record.public_key,
+            "public_pem": record.public_pem,
+        },
+        block,
+    )
     return 0
 
 
@@ -203,7 +227,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             ) from exc
         if not isinstance(cmd_args, dict):
             raise ConfigError(['--args: must be a JSON object, e.g. {"group": "all"}'])
-        record, private = read_key_file(args.key)
+        record, private = read_key_file(args.key, args.key_id)
         now = int(time.time())
         env = sign_command(
             private,
@@ -241,7 +265,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     env = _load_envelope(args.envelope)
-    record, private = read_key_file(args.key)
+    record, private = read_key_file(args.key, args.key_id)
     if record.key_id == env.key_id:
         raise ConfigError(
             [

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import (
     NoEncryption,
     PrivateFormat,
     PublicFormat,
+    load_pem_private_key,
 )
 
 from agent.errors import ConfigError
@@ -267,12 +268,20 @@ class Keyring:
 
 
 # --- private key files (ARS side) -----------------------------------------------------
+#
+# One format: an Ed25519 private key as PKCS#8 PEM ("BEGIN PRIVATE KEY"), what
+# `openssl genpkey -algorithm ed25519` writes and what a browser's WebCrypto imports. The
+# file holds no key id: the key id is the file's name without its extension
+# (ars-admin-1.pem signs as ars-admin-1), as the board reads it too, unless given.
 
 
-class KeyFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+@dataclass(frozen=True, slots=True)
+class KeyFile:
     key_id: str
-    private_key: str
     public_key: str
+    """Base64 of the raw 32-byte public key: what a rack config's [[key]] lists."""
+    public_pem: str
+    """The same public key as SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY")."""
 
 
 def public_b64(private_key: Ed25519PrivateKey) -> str:
@@ -280,39 +289,70 @@ def public_b64(private_key: Ed25519PrivateKey) -> str:
     return b64encode(raw)
 
 
-def write_key_file(path: Path, key_id: str, private_key: Ed25519PrivateKey) -> KeyFile:
-    """Write a new key file readable by its owner only; never overwrite one."""
-    raw = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    record = KeyFile(key_id=key_id, private_key=b64encode(raw), public_key=public_b64(private_key))
+def _key_file(key_id: str, private_key: Ed25519PrivateKey) -> KeyFile:
+    pem = private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    return KeyFile(key_id, public_b64(private_key), pem.decode("ascii"))
+
+
+def key_id_of(path: Path) -> str:
+    """A key file's key id: its name without a ``.pem`` or ``.key`` extension."""
+    name = path.name
+    return name[: -len(path.suffix)] if path.suffix.lower() in {".pem", ".key"} else name
+
+
+def write_key_file(path: Path, private_key: Ed25519PrivateKey) -> KeyFile:
+    """Write a new PKCS#8 PEM key file readable by its owner only; never overwrite one."""
+    pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise ConfigError(
             [f"{path}: already exists; choose another file name or delete the old key on purpose"]
         ) from exc
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(msgspec.to_builtins(record), indent=2) + "\n")
-    return record
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot create the key file ({exc})"]) from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return _key_file(key_id_of(path), private_key)
 
 
-def read_key_file(path: Path) -> tuple[KeyFile, Ed25519PrivateKey]:
+def read_key_file(path: Path, key_id: str | None = None) -> tuple[KeyFile, Ed25519PrivateKey]:
+    """Read a PKCS#8 PEM Ed25519 private key; its key id is ``key_id`` or the file name."""
     try:
-        record = msgspec.json.decode(path.read_bytes(), type=KeyFile)
-        raw = b64decode(record.private_key)
-        private_key = Ed25519PrivateKey.from_private_bytes(raw)
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             [f"{path}: cannot read the key file ({exc}); create one with `cleanroom keys new`"]
         ) from exc
-    except (msgspec.DecodeError, binascii.Error, ValueError) as exc:
-        raise ConfigError(
-            [f"{path}: not a cleanroom key file ({exc}); create one with `cleanroom keys new`"]
-        ) from exc
-    if public_b64(private_key) != record.public_key:
+    if data.lstrip().startswith(b"{"):
         raise ConfigError(
             [
-                f"{path}: public_key does not match private_key; the file was "
-                "edited by hand, recreate it with `cleanroom keys new`"
+                f"{path}: a JSON key file of an older cleanroom; keys are PKCS#8 PEM now: "
+                "create one with `cleanroom keys new` and put its public key in the rack "
+                "config in place of the old one"
             ]
         )
-    return record, private_key
+    try:
+        private_key = load_pem_private_key(data, password=None)
+    except TypeError as exc:
+        raise ConfigError(
+            [
+                f"{path}: the private key is encrypted; write it unencrypted for this "
+                "tool (`openssl pkey -in ENCRYPTED -out FILE`) and keep the file mode 0600"
+            ]
+        ) from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ConfigError(
+            [
+                f"{path}: not a PKCS#8 PEM private key ({exc}); create one with "
+                "`cleanroom keys new` or `openssl genpkey -algorithm ed25519`"
+            ]
+        ) from exc
+    if not isinstance(private_key, Ed25519PrivateKey):
+        raise ConfigError(
+            [
+                f"{path}: a {type(private_key).__name__.removeprefix('_')} key, commands "
+                "are signed with Ed25519; create one with `cleanroom keys new`"
+            ]
+        )
+    return _key_file(key_id or key_id_of(path), private_key), private_key

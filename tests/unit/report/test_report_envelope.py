@@ -8,6 +8,13 @@ from pathlib import Path
 import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 
 from agent.adapters.mqtt import Backoff, parse_url
 from agent.errors import ConfigError
@@ -51,19 +58,49 @@ def test_canonical_encoding_is_order_independent_and_domain_separated() -> None:
     assert not verify_approval(forged, key.public_key())
 
 
-def test_key_files_round_trip_and_are_private(tmp_path: Path) -> None:
-    path = tmp_path / "alice.key"
-    record = write_key_file(path, "alice", Ed25519PrivateKey.generate())
+def test_key_files_are_pkcs8_pem_round_trip_and_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "alice.pem"
+    key = Ed25519PrivateKey.generate()
+    record = write_key_file(path, key)
     assert path.stat().st_mode & 0o777 == 0o600
-    loaded, private = read_key_file(path)
-    assert loaded == record
+    assert path.read_text().startswith("-----BEGIN PRIVATE KEY-----\n")
+    # What openssl and WebCrypto read: standard PKCS#8, the same key.
+    loaded = load_pem_private_key(path.read_bytes(), None)
+    assert isinstance(loaded, Ed25519PrivateKey)
+    assert envelope.public_b64(loaded) == record.public_key
+    read, private = read_key_file(path)
+    assert read == record
+    assert read.key_id == "alice"
+    assert read.public_pem.startswith("-----BEGIN PUBLIC KEY-----")
+    assert read_key_file(path, "alice-2")[0].key_id == "alice-2"
     assert envelope.public_b64(private) == record.public_key
-    with pytest.raises(ConfigError):
-        write_key_file(path, "alice", Ed25519PrivateKey.generate())
+    with pytest.raises(ConfigError, match="already exists"):
+        write_key_file(path, Ed25519PrivateKey.generate())
     with pytest.raises(ConfigError, match="public_key"):
         envelope.key_entry("key[0]", "x", "admin", "AAAA", False)
     with pytest.raises(ConfigError, match="role"):
         envelope.key_entry("key[0]", "x", "root", record.public_key, False)
+    old = tmp_path / "old.key"
+    old.write_text('{"key_id": "old", "private_key": "x", "public_key": "y"}')
+    with pytest.raises(ConfigError, match="JSON key file of an older cleanroom"):
+        read_key_file(old)
+    rsa = tmp_path / "rsa.pem"
+    rsa.write_bytes(
+        generate_private_key(65537, 2048).private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+    )
+    with pytest.raises(ConfigError, match="RSAPrivateKey key, commands are signed with Ed25519"):
+        read_key_file(rsa)
+
+
+def test_the_shipped_demo_keys_are_read_and_match_the_demo_rack() -> None:
+    demo = Path(__file__).resolve().parents[3] / "config"
+    text = (demo / "demo-rack.toml").read_text()
+    for pem in sorted((demo / "demo" / "keys").glob("*.pem")):
+        record, _ = read_key_file(pem)
+        assert f'id = "{record.key_id}"' in text
+        assert f'public_key = "{record.public_key}"' in text, pem
 
 
 def test_topics_refuse_wildcards_and_parse_back() -> None:
