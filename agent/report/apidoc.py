@@ -45,8 +45,9 @@ def asyncapi() -> dict[str, Any]:
             },
             "description": (
                 "Topics under {prefix}/{site}/{rack}/ (prefix default cleanroom/v1). "
-                "Stream messages (events, telemetry) carry boot_id and a per-boot seq "
-                "without gaps except thinned telemetry, delivered at least once: "
+                "Stream messages (events, telemetry) carry boot_id and a seq per stream "
+                "(the events topic, each telemetry topic) and per boot, without gaps "
+                "except thinned telemetry, delivered at least once: "
                 "de-duplicate by (boot_id, seq); status and replies carry "
                 "as_of_seq. Commands are Ed25519-signed envelopes; roles: "
                 + json.dumps(roles, sort_keys=True)
