@@ -26,10 +26,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.adapters.mqtt import BrokerSettings
 from agent.errors import AgentError, ConfigError
-from agent.report import audit
+from agent.report import anchor, audit
 from agent.report.envelope import (
     command_digest,
     key_id_of,
+    public_key_from_b64,
     read_key_file,
     sign_approval,
     sign_command,
@@ -134,6 +135,17 @@ def register(subparsers: Any) -> None:
     audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the whole chain; exit 1 if broken")
     verify.add_argument("--store", type=Path, required=True, help="the agent's SQLite store")
+    verify.add_argument(
+        "--heads",
+        type=Path,
+        help="signed audit heads the ARS kept (JSON lines or a JSON array: the data of "
+        "audit.head events or the result of the audit.head verb)",
+    )
+    verify.add_argument(
+        "--device-key",
+        help="the rack's device public key (base64, from its birth); default: the one in "
+        "the store, which proves less (whoever rewrote the store could replace it)",
+    )
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(handler=cmd_audit_verify)
 
@@ -305,13 +317,24 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             ]
         )
 
-    async def run() -> audit.VerifyReport:
-        async with Store(args.store) as store:
-            return await audit.verify_store(store)
+    heads = _read_heads(args.heads) if args.heads else []
 
-    report = asyncio.run(run())
+    async def run() -> tuple[audit.VerifyReport, anchor.HeadCheck]:
+        async with Store(args.store) as store:
+            report = await audit.verify_store(store)
+            if not heads:
+                return report, anchor.HeadCheck()
+            if args.device_key:
+                public = public_key_from_b64("--device-key", args.device_key)
+            else:
+                public = (await store.transaction(anchor.device_key_in)).public_key()
+            return report, await store.call(lambda c: anchor.check_heads(c, heads, public))
+
+    report, anchored = asyncio.run(run())
+    report.problems.extend(anchored.problems)
     human = (
         f"audit log OK: {report.entries} entries, head {report.head_hash[:16]}..."
+        + (f", {anchored.checked} kept heads match" if heads else "")
         if report.ok
         else "audit log BROKEN:\n  " + "\n  ".join(report.problems)
     )
@@ -321,11 +344,33 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             "ok": report.ok,
             "entries": report.entries,
             "head": report.head_hash,
+            "heads_checked": anchored.checked,
             "problems": report.problems,
         },
         human,
     )
     return 0 if report.ok else 1
+
+
+def _read_heads(path: Path) -> list[dict[str, Any]]:
+    """Heads from a file of JSON lines or one JSON array; each item a head, or an
+    ``audit.head`` event (head in ``data``) or a reply (head in ``result``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        items = json.loads(text) if text.lstrip().startswith("[") else [
+            json.loads(line) for line in text.splitlines() if line.strip()
+        ]  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise ConfigError([f"--heads {path}: cannot read the kept heads ({exc})"]) from exc
+    heads = []
+    for index, raw in enumerate(items):
+        item = (raw.get("data") or raw.get("result") or raw) if isinstance(raw, dict) else raw
+        if not isinstance(item, dict) or not {"rack", "id", "hash", "ts", "sig"} <= set(item):
+            raise ConfigError(
+                [f"--heads {path}: item {index + 1} is not an audit head (rack, id, hash, ts, sig)"]
+            )
+        heads.append(item)
+    return heads
 
 
 def main(argv: list[str] | None = None) -> int:

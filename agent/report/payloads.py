@@ -65,6 +65,8 @@ class Status(msgspec.Struct, frozen=True, kw_only=True):
     ts: float
     version: str = ""
     config_digest: str = ""
+    device_key: str = ""
+    """Base64 of the rack's Ed25519 device public key, which signs its audit heads."""
     state: str = "unknown"
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     alarms: list[Alarm] = msgspec.field(default_factory=list)

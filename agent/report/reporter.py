@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.adapters.mqtt import (
     BrokerSettings,
@@ -29,8 +31,9 @@ from agent.adapters.mqtt import (
 )
 from agent.bus import Bus, Event
 from agent.errors import StoreError
+from agent.report import anchor
 from agent.report.commands import CommandRunner
-from agent.report.envelope import Keyring
+from agent.report.envelope import Keyring, public_b64
 from agent.report.intake import Handler, Intake, Limits, reply_topic_problem
 from agent.report.outbox import Outbox
 from agent.report.payloads import Snapshot, Status
@@ -56,6 +59,8 @@ class ReportSettings:
     approval_window: float = 900.0
     reply_prefix: str = ""
     """Replies go only under this tree; empty: ``{prefix}/ars``."""
+    audit_head_interval: float = 300.0
+    """Publish the signed audit head on ``events`` this often, when it moved."""
     status_interval: float = 30.0
     window: int = 20
     telemetry_qos: int = 1
@@ -125,6 +130,7 @@ class Reporter:
         self._tasks: list[asyncio.Task[Any]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
         self.connects = 0
+        self.device_key: Ed25519PrivateKey | None = None
 
     # --- public API ---------------------------------------------------------------------
 
@@ -163,7 +169,17 @@ class Reporter:
         async def outbox_stats(_command: Any) -> Any:
             return msgspec.to_builtins(self.outbox.stats())
 
-        return {"status.get": status_get, "outbox.stats": outbox_stats}
+        async def audit_head(_command: Any) -> Any:
+            return await self.signed_head()
+
+        return {"status.get": status_get, "outbox.stats": outbox_stats, "audit.head": audit_head}
+
+    async def signed_head(self) -> dict[str, Any]:
+        """The audit chain's head signed by the device key (docs/protocol.md)."""
+        key, rack, ts = self.device_key, self.topics.rack, int(self.clock())
+        if key is None:
+            raise RuntimeError("Reporter: signed_head() outside `async with Reporter(...)`")
+        return await self.outbox.store.call(lambda c: anchor.signed_head(c, key, rack, ts))
 
     def build_status(self, *, online: bool) -> Status:
         snapshot = self.status_provider()
@@ -176,6 +192,7 @@ class Reporter:
             ts=self.clock(),
             version=self.version,
             config_digest=self.config_digest,
+            device_key="" if self.device_key is None else public_b64(self.device_key),
             state=snapshot.state,
             devices=snapshot.devices,
             alarms=snapshot.alarms,
@@ -186,6 +203,7 @@ class Reporter:
 
     async def __aenter__(self) -> Self:
         await self.outbox.open()
+        self.device_key = await self.outbox.store.transaction(anchor.device_key_in)
         self._sub = self.bus.subscribe()
         tg = asyncio.TaskGroup()
         await tg.__aenter__()
@@ -193,6 +211,7 @@ class Reporter:
         self._tasks = [
             tg.create_task(self._pump_bus(), name="report.bus"),
             tg.create_task(self._run_mqtt(), name="report.mqtt"),
+            tg.create_task(self._anchor_loop(), name="report.audit-head"),
         ]
         return self
 
@@ -260,6 +279,26 @@ class Reporter:
             retry_logged = False
             if any(e.category == "status" or e.kind.startswith("alarm.") for e in batch):
                 self._status_dirty.set()
+
+    async def _anchor_loop(self) -> None:
+        """Publish the signed audit head on ``events`` whenever it moved, at most once
+        per interval: the ARS keeps these to check the rack's log later."""
+        published = 0  # an empty chain has nothing to anchor
+        while True:
+            head = await self.signed_head()
+            if head["id"] != published:
+
+                def write(
+                    conn: sqlite3.Connection, head: dict[str, Any] = head, ts: float = self.clock()
+                ) -> int:
+                    return self.recorder.event_in(
+                        conn, kind="audit.head", source="agent", category="event",
+                        data=head, ts=ts,
+                    )  # fmt: skip
+
+                await self.recorder.commit(write)
+                published = head["id"]
+            await asyncio.sleep(self.settings.audit_head_interval)
 
     def _will(self) -> WillMessage:
         status = self.build_status(online=False)
