@@ -77,9 +77,13 @@ class CommandRefused(AgentError):
     """The sender's fault: a remote command was refused (bad signature, expired,
     replayed, wrong role, wrong rack). The reason is sent back and audited."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, *, signer: str | None = None) -> None:
         self.reason = reason
         self.detail = detail
+        # The key id whose signature verified before the refusal, or None when the
+        # command was refused before (or at) the signature check: then who sent it is
+        # unknown, whatever key id it claims.
+        self.signer = signer
         super().__init__(f"{reason}: {detail}")
 
 

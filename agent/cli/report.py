@@ -27,9 +27,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.adapters.mqtt import BrokerSettings
 from agent.cli.args import duration
 from agent.errors import AgentError, ConfigError
-from agent.report import audit
+from agent.report import anchor, audit
 from agent.report.envelope import (
     command_digest,
+    key_id_of,
+    public_key_from_b64,
     read_key_file,
     sign_approval,
     sign_command,
@@ -80,13 +82,16 @@ def register(subparsers: Any) -> None:
     """Add ``keys``, ``send``, ``approve``, ``watch`` and ``audit`` to ``cleanroom``."""
     keys = subparsers.add_parser("keys", help="Ed25519 key pairs for signing commands")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    new = keys_sub.add_parser("new", help="create a key pair file (private, mode 0600)")
+    new = keys_sub.add_parser(
+        "new", help="create an Ed25519 private key file (PKCS#8 PEM, mode 0600)"
+    )
     new.add_argument("--id", required=True, help="key id, as in the rack config [[key]] id")
-    new.add_argument("--out", required=True, type=Path)
+    new.add_argument("--out", type=Path, help="the file (default ID.pem); its name is the key id")
     new.add_argument("--json", action="store_true")
     new.set_defaults(handler=cmd_keys_new)
     show = keys_sub.add_parser("show", help="print the public part to paste in a rack config")
     show.add_argument("file", type=Path)
+    show.add_argument("--key-id", help="the key id (default: the file name without .pem)")
     show.add_argument("--role", default="operator", choices=["observer", "operator", "admin"])
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_keys_show)
@@ -95,7 +100,10 @@ def register(subparsers: Any) -> None:
     send.add_argument("verb", nargs="?", help="e.g. status.get, runbook.retry, power.down")
     send.add_argument("--rack", help="rack id (from the rack config [rack] id)")
     send.add_argument("--site", required=True)
-    send.add_argument("--key", type=Path, help="your key file (cleanroom keys new)")
+    send.add_argument(
+        "--key", type=Path, help="your PKCS#8 PEM key file (cleanroom keys new, openssl)"
+    )
+    send.add_argument("--key-id", help="your key id (default: the key file name without .pem)")
     send.add_argument("--args", default="{}", help="JSON object of arguments")
     send.add_argument(
         "--ttl", type=duration, default=300.0, help="how long the command stays valid (5min)"
@@ -111,7 +119,8 @@ def register(subparsers: Any) -> None:
 
     approve = subparsers.add_parser("approve", help="add your approval to a prepared command")
     approve.add_argument("envelope", type=Path)
-    approve.add_argument("--key", type=Path, required=True)
+    approve.add_argument("--key", type=Path, required=True, help="your PKCS#8 PEM key file")
+    approve.add_argument("--key-id", help="your key id (default: the key file name)")
     approve.add_argument("--out", type=Path, help="write here instead of in place")
     approve.add_argument("--json", action="store_true")
     approve.set_defaults(handler=cmd_approve)
@@ -131,6 +140,17 @@ def register(subparsers: Any) -> None:
     audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the whole chain; exit 1 if broken")
     verify.add_argument("--store", type=Path, required=True, help="the agent's SQLite store")
+    verify.add_argument(
+        "--heads",
+        type=Path,
+        help="signed audit heads the ARS kept (JSON lines or a JSON array: the data of "
+        "audit.head events or the result of the audit.head verb)",
+    )
+    verify.add_argument(
+        "--device-key",
+        help="the rack's device public key (base64, from its birth); default: the one in "
+        "the store, which proves less (whoever rewrote the store could replace it)",
+    )
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(handler=cmd_audit_verify)
 
@@ -140,23 +160,39 @@ def _print(args: argparse.Namespace, data: Any, human: str) -> None:
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:
-    record = write_key_file(args.out, args.id, Ed25519PrivateKey.generate())
+    out: Path = args.out or Path(f"{args.id}.pem")
+    if key_id_of(out) != args.id:
+        raise ConfigError(
+            [
+                f"--out {out}: the file name is the key id, and {key_id_of(out)!r} is not "
+                f"{args.id!r}; write it to {args.id}.pem"
+            ]
+        )
+    record = write_key_file(out, Ed25519PrivateKey.generate())
     _print(
         args,
-        {"key_id": record.key_id, "public_key": record.public_key, "file": str(args.out)},
-        f"wrote {args.out} (keep it private)\npublic key of {record.key_id!r}: "
-        f"{record.public_key}\nshow the config block with: cleanroom keys show {args.out}",
+        {"key_id": record.key_id, "public_key": record.public_key, "file": str(out)},
+        f"wrote {out} (PKCS#8 PEM; keep it private)\npublic key of {record.key_id!r}: "
+        f"{record.public_key}\nshow the config block with: cleanroom keys show {out}",
     )
     return 0
 
 
 def cmd_keys_show(args: argparse.Namespace) -> int:
-    record, _ = read_key_file(args.file)
+    record, _ = read_key_file(args.file, args.key_id)
     block = (
         f'[[key]]\nid = "{record.key_id}"\nrole = "{args.role}"\n'
         f'public_key = "{record.public_key}"\nrevoked = false'
     )
-    _print(args, {"key_id": record.key_id, "public_key": record.public_key}, block)
+    _print(
+        args,
+        {
+            "key_id": record.key_id,
+            "public_key": record.public_key,
+            "public_pem": record.public_pem,
+        },
+        block,
+    )
     return 0
 
 
@@ -208,7 +244,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             ) from exc
         if not isinstance(cmd_args, dict):
             raise ConfigError(['--args: must be a JSON object, e.g. {"group": "all"}'])
-        record, private = read_key_file(args.key)
+        record, private = read_key_file(args.key, args.key_id)
         now = int(time.time())
         env = sign_command(
             private,
@@ -246,7 +282,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     env = _load_envelope(args.envelope)
-    record, private = read_key_file(args.key)
+    record, private = read_key_file(args.key, args.key_id)
     if record.key_id == env.key_id:
         raise ConfigError(
             [
@@ -286,13 +322,24 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             ]
         )
 
-    async def run() -> audit.VerifyReport:
-        async with Store(args.store) as store:
-            return await audit.verify_store(store)
+    heads = _read_heads(args.heads) if args.heads else []
 
-    report = asyncio.run(run())
+    async def run() -> tuple[audit.VerifyReport, anchor.HeadCheck]:
+        async with Store(args.store) as store:
+            report = await audit.verify_store(store)
+            if not heads:
+                return report, anchor.HeadCheck()
+            if args.device_key:
+                public = public_key_from_b64("--device-key", args.device_key)
+            else:
+                public = (await store.transaction(anchor.device_key_in)).public_key()
+            return report, await store.call(lambda c: anchor.check_heads(c, heads, public))
+
+    report, anchored = asyncio.run(run())
+    report.problems.extend(anchored.problems)
     human = (
         f"audit log OK: {report.entries} entries, head {report.head_hash[:16]}..."
+        + (f", {anchored.checked} kept heads match" if heads else "")
         if report.ok
         else "audit log BROKEN:\n  " + "\n  ".join(report.problems)
     )
@@ -302,11 +349,33 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             "ok": report.ok,
             "entries": report.entries,
             "head": report.head_hash,
+            "heads_checked": anchored.checked,
             "problems": report.problems,
         },
         human,
     )
     return 0 if report.ok else 1
+
+
+def _read_heads(path: Path) -> list[dict[str, Any]]:
+    """Heads from a file of JSON lines or one JSON array; each item a head, or an
+    ``audit.head`` event (head in ``data``) or a reply (head in ``result``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        items = json.loads(text) if text.lstrip().startswith("[") else [
+            json.loads(line) for line in text.splitlines() if line.strip()
+        ]  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise ConfigError([f"--heads {path}: cannot read the kept heads ({exc})"]) from exc
+    heads = []
+    for index, raw in enumerate(items):
+        item = (raw.get("data") or raw.get("result") or raw) if isinstance(raw, dict) else raw
+        if not isinstance(item, dict) or not {"rack", "id", "hash", "ts", "sig"} <= set(item):
+            raise ConfigError(
+                [f"--heads {path}: item {index + 1} is not an audit head (rack, id, hash, ts, sig)"]
+            )
+        heads.append(item)
+    return heads
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -278,6 +278,7 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
             f"mqtt.refusal_audit_per_minute: {c.mqtt.refusal_audit_per_minute:g} must be more "
             "than 0 (refusals past it are audited as counts, never dropped)"
         )
+    _check_command_bounds(c, out)
     if c.mqtt.telemetry_keep_every < 2:
         out.append(
             "mqtt.telemetry_keep_every: must be 2 or more (thinning keeps one telemetry "
@@ -285,6 +286,7 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
         )
     for dup in _dupes(k.id for k in c.key):
         out.append(f"key: id {dup!r} is defined twice")
+    holders: dict[bytes, str] = {}
     for i, key in enumerate(c.key):
         try:
             raw = base64.b64decode(key.public_key, validate=True)
@@ -295,6 +297,39 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
                 f"key[{i}].public_key: not the base64 of a 32-byte Ed25519 public key; "
                 "paste the output of `cleanroom keys show`"
             )
+        elif (other := holders.setdefault(raw, key.id)) != key.id:
+            # By the key, not its id: one person under two ids could approve their own
+            # dangerous command.
+            out.append(
+                f"key[{i}].public_key: ids {other!r} and {key.id!r} have the same public "
+                "key, so one person would count as two for the two-person rule; give each "
+                "holder their own key pair and list it once"
+            )
+
+
+def _check_command_bounds(c: RackConfig, out: list[str]) -> None:
+    m = c.mqtt
+    for name in ("command_max_skew", "command_max_lifetime", "command_max_age"):
+        value = float(getattr(m, name))
+        if not 0 < value <= 86400:
+            out.append(
+                f"mqtt.{name}: {value:.0f} s; give a duration above 0 and at most a day "
+                "(a signed command must not stay usable for long)"
+            )
+    base = f"{m.prefix}/{c.rack.site}/{c.rack.id}".split("/")
+    reply = (m.reply_prefix or f"{m.prefix}/ars").split("/")
+    if any(not level or any(ch in level for ch in "+#\x00") for level in reply):
+        out.append(
+            f"mqtt.reply_prefix: {m.reply_prefix!r} has an empty level or a wildcard; "
+            "give topic levels such as 'cleanroom/v1/ars'"
+        )
+    shorter = min(len(base), len(reply))
+    if base[:shorter] == reply[:shorter]:
+        out.append(
+            f"mqtt.reply_prefix: {'/'.join(reply)!r} overlaps the rack's own topics "
+            f"{'/'.join(base)!r}; replies could land on its status or events; choose a "
+            "separate tree such as '{prefix}/ars'"
+        )
 
 
 def _check_runbook(c: RackConfig, out: list[str]) -> None:

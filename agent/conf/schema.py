@@ -235,7 +235,10 @@ class Mqtt(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
     inflight_window: int = 20
     telemetry_interval: Duration = Duration(10.0)
     command_max_skew: Duration = Duration(30.0)
+    command_max_lifetime: Duration = Duration(600.0)
+    command_max_age: Duration = Duration(600.0)
     approval_window: Duration = Duration(900.0)
+    reply_prefix: str = ""
     refusal_audit_burst: int = 20
     refusal_audit_per_minute: float = 6.0
 

@@ -38,14 +38,22 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "cleanroom-agent remote supervision",
             "version": "1.0.0",
+            "externalDocs": {
+                "description": "The protocol for implementers: signed bytes, canonical "
+                "encoding, checks and refusal reasons, verbs, delivery guarantees; test "
+                "vectors in docs/vectors/",
+                "url": "protocol.md",
+            },
             "description": (
                 "Topics under {prefix}/{site}/{rack}/ (prefix default cleanroom/v1). "
-                "Stream messages (events, telemetry) carry boot_id and a per-boot seq "
-                "without gaps except thinned telemetry; status and replies carry "
+                "Stream messages (events, telemetry) carry boot_id and a seq per stream "
+                "(the events topic, each telemetry topic) and per boot, without gaps "
+                "except thinned telemetry, delivered at least once: "
+                "de-duplicate by (boot_id, seq); status and replies carry "
                 "as_of_seq. Commands are Ed25519-signed envelopes; roles: "
                 + json.dumps(roles, sort_keys=True)
-                + "; dangerous verbs needing a second admin's approval: "
-                + ", ".join(sorted(DANGEROUS_VERBS))
+                + "; dangerous verbs needing an approval by a second person's key (a different "
+                "public key whose role may run the verb): " + ", ".join(sorted(DANGEROUS_VERBS))
             ),
         },
         "defaultContentType": "application/json",

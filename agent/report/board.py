@@ -31,6 +31,10 @@ class RackRow:
     last_seen: float = 0.0
     last_seq: int = 0
     gaps: int = 0
+    duplicates: int = 0
+    # The last events seq seen per boot: after a crash the next boot re-sends the old
+    # boot's unacknowledged tail with its old boot id, interleaved with the new stream.
+    seqs: dict[str, int] = field(default_factory=dict)
     last_event: str = ""
 
 
@@ -68,15 +72,23 @@ class Board:
         row.backlog = status.outbox.backlog
         row.thinned = status.outbox.thinned
         if status.boot_id != row.boot_id:
-            row.boot_id, row.last_seq = status.boot_id, 0
+            row.boot_id, row.last_seq = status.boot_id, row.seqs.get(status.boot_id, 0)
         row.last_seen = self.clock() if status.online else status.ts
 
     def _event(self, row: RackRow, event: StreamEvent) -> None:
-        if event.boot_id != row.boot_id:
-            row.boot_id, row.last_seq = event.boot_id, 0
-        if event.seq > row.last_seq + 1 and row.last_seq:
-            row.gaps += event.seq - row.last_seq - 1
-        row.last_seq = max(row.last_seq, event.seq)
+        """Gaps are counted per boot on the events stream only (telemetry topics number
+        their own streams, docs/protocol.md); a (boot_id, seq) seen before is a
+        duplicate of at-least-once delivery, not news."""
+        last = row.seqs.get(event.boot_id, 0)
+        if event.seq <= last:
+            row.duplicates += 1
+            return
+        if last and event.seq > last + 1:
+            row.gaps += event.seq - last - 1
+        new_boot = event.boot_id not in row.seqs
+        row.seqs[event.boot_id] = event.seq
+        if event.boot_id == row.boot_id or new_boot:
+            row.boot_id, row.last_seq = event.boot_id, event.seq
         row.last_seen = self.clock()
         row.last_event = event.kind
         if event.kind in ("alarm.raised", "alarm.cleared"):
@@ -91,7 +103,10 @@ class Board:
                 row.alarms.append(name)
 
     def as_json(self) -> list[dict[str, Any]]:
-        return [vars(row) | {"alarms": list(row.alarms)} for _, row in sorted(self.racks.items())]
+        return [
+            {k: v for k, v in vars(row).items() if k != "seqs"} | {"alarms": list(row.alarms)}
+            for _, row in sorted(self.racks.items())
+        ]
 
     def render(self) -> str:
         now = self.clock()

@@ -106,18 +106,25 @@ class CommandRunner:
     async def _refuse(self, inbound: Inbound, verb: str, refusal: CommandRefused) -> None:
         rep = self.reporter
         self.refused += 1
-        key_id, nonce = rep.intake.peek(inbound.payload)
-        log.warning("report: refused command %r from key %r: %s", verb[:64], key_id, refusal)
-        if self.limiter.allow(refusal.reason, key_id):
+        claimed, nonce = rep.intake.peek(inbound.payload)
+        # Only a verified signature names the sender; before it, the key id is a claim.
+        actor = "unauthenticated" if refusal.signer is None else f"remote:{refusal.signer}"
+        log.warning(
+            "report: refused command %r (%s, key %r): %s", verb[:64], actor, claimed, refusal
+        )
+        if self.limiter.allow(refusal.reason, claimed):
             await rep.record_audit(
-                f"remote:{key_id}",
+                actor,
                 "command.refused",
                 {
                     "verb": verb[:128],
                     "reason": refusal.reason,
                     "detail": refusal.detail[:1000],
+                    "claimed_key_id": claimed,
+                    "verified": refusal.signer is not None,
                     "nonce": nonce,
                     "topic": inbound.topic[:256],
+                    "response_topic": (inbound.response_topic or "")[:256],
                     "retained": inbound.retain,
                 },
             )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import (
     NoEncryption,
     PrivateFormat,
     PublicFormat,
+    load_pem_private_key,
 )
 
 from agent.errors import ConfigError
@@ -58,8 +59,61 @@ def b64decode(text: str) -> bytes:
     return raw
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Signed integers stay within +-(2**53 - 1): every JSON parser (JavaScript's included)
+reads them exactly, so every implementation signs the same text."""
+
+
 def canonical(value: Any) -> bytes:
+    """The canonical JSON of ``value`` (docs/protocol.md, "Canonical encoding"): object
+    members sorted by the code points of their names at every depth, no whitespace,
+    UTF-8, strings escaped only where JSON requires it."""
     return msgspec.json.encode(value, order="sorted")
+
+
+def signable_problem(value: Any, where: str) -> str | None:
+    """Why ``value`` has no canonical encoding (a float, an integer beyond 2**53 - 1,
+    a non-text object name...), naming its place; None when it has one."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return None
+        return f"{where}: {value} is beyond +-(2^53-1); send it as text"
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if problem := signable_problem(item, f"{where}[{index}]"):
+                return problem
+        return None
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if problem := signable_problem(item, f"{where}.{name}"):
+                return problem
+        return None
+    if isinstance(value, float):
+        return (
+            f"{where}: {value!r} is not an integer; signed numbers are integers "
+            "(send a fraction as text or in smaller units)"
+        )
+    return f"{where}: a {type(value).__name__} cannot be signed"
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"member {twice[0]!r} appears twice in one object")
+    return dict(pairs)
+
+
+def duplicate_member(payload: bytes) -> str | None:
+    """The complaint about an object member named twice in ``payload``, else None. JSON
+    parsers disagree on which copy wins, so such a text has no single meaning."""
+    try:
+        json.loads(payload, object_pairs_hook=_refuse_duplicates)
+    except ValueError as exc:
+        return str(exc) if "appears twice" in str(exc) else None
+    return None
 
 
 def command_bytes(env: CommandEnvelope) -> bytes:
@@ -155,6 +209,11 @@ class KeyEntry:
     public_key: Ed25519PublicKey
     revoked: bool = False
 
+    @property
+    def raw(self) -> bytes:
+        """The 32 bytes of the public key: what identifies a person, whatever the id."""
+        return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
 
 def public_key_from_b64(place: str, text: str) -> Ed25519PublicKey:
     try:
@@ -185,7 +244,9 @@ def key_entry(place: str, key_id: str, role: str, public_key: str, revoked: bool
 
 
 class Keyring:
-    """The keys of the rack config, by id. Duplicate ids are a config error."""
+    """The keys of the rack config, by id. Duplicate ids are a config error. One public
+    key under two ids is refused by the config checks (agent/conf/checks.py) and again
+    by the intake, which compares approvers by public key, not by id."""
 
     def __init__(self, entries: list[KeyEntry]) -> None:
         self._keys: dict[str, KeyEntry] = {}
@@ -207,12 +268,20 @@ class Keyring:
 
 
 # --- private key files (ARS side) -----------------------------------------------------
+#
+# One format: an Ed25519 private key as PKCS#8 PEM ("BEGIN PRIVATE KEY"), what
+# `openssl genpkey -algorithm ed25519` writes and what a browser's WebCrypto imports. The
+# file holds no key id: the key id is the file's name without its extension
+# (ars-admin-1.pem signs as ars-admin-1), as the board reads it too, unless given.
 
 
-class KeyFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+@dataclass(frozen=True, slots=True)
+class KeyFile:
     key_id: str
-    private_key: str
     public_key: str
+    """Base64 of the raw 32-byte public key: what a rack config's [[key]] lists."""
+    public_pem: str
+    """The same public key as SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY")."""
 
 
 def public_b64(private_key: Ed25519PrivateKey) -> str:
@@ -220,39 +289,70 @@ def public_b64(private_key: Ed25519PrivateKey) -> str:
     return b64encode(raw)
 
 
-def write_key_file(path: Path, key_id: str, private_key: Ed25519PrivateKey) -> KeyFile:
-    """Write a new key file readable by its owner only; never overwrite one."""
-    raw = private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    record = KeyFile(key_id=key_id, private_key=b64encode(raw), public_key=public_b64(private_key))
+def _key_file(key_id: str, private_key: Ed25519PrivateKey) -> KeyFile:
+    pem = private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    return KeyFile(key_id, public_b64(private_key), pem.decode("ascii"))
+
+
+def key_id_of(path: Path) -> str:
+    """A key file's key id: its name without a ``.pem`` or ``.key`` extension."""
+    name = path.name
+    return name[: -len(path.suffix)] if path.suffix.lower() in {".pem", ".key"} else name
+
+
+def write_key_file(path: Path, private_key: Ed25519PrivateKey) -> KeyFile:
+    """Write a new PKCS#8 PEM key file readable by its owner only; never overwrite one."""
+    pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise ConfigError(
             [f"{path}: already exists; choose another file name or delete the old key on purpose"]
         ) from exc
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(msgspec.to_builtins(record), indent=2) + "\n")
-    return record
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot create the key file ({exc})"]) from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return _key_file(key_id_of(path), private_key)
 
 
-def read_key_file(path: Path) -> tuple[KeyFile, Ed25519PrivateKey]:
+def read_key_file(path: Path, key_id: str | None = None) -> tuple[KeyFile, Ed25519PrivateKey]:
+    """Read a PKCS#8 PEM Ed25519 private key; its key id is ``key_id`` or the file name."""
     try:
-        record = msgspec.json.decode(path.read_bytes(), type=KeyFile)
-        raw = b64decode(record.private_key)
-        private_key = Ed25519PrivateKey.from_private_bytes(raw)
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             [f"{path}: cannot read the key file ({exc}); create one with `cleanroom keys new`"]
         ) from exc
-    except (msgspec.DecodeError, binascii.Error, ValueError) as exc:
-        raise ConfigError(
-            [f"{path}: not a cleanroom key file ({exc}); create one with `cleanroom keys new`"]
-        ) from exc
-    if public_b64(private_key) != record.public_key:
+    if data.lstrip().startswith(b"{"):
         raise ConfigError(
             [
-                f"{path}: public_key does not match private_key; the file was "
-                "edited by hand, recreate it with `cleanroom keys new`"
+                f"{path}: a JSON key file of an older cleanroom; keys are PKCS#8 PEM now: "
+                "create one with `cleanroom keys new` and put its public key in the rack "
+                "config in place of the old one"
             ]
         )
-    return record, private_key
+    try:
+        private_key = load_pem_private_key(data, password=None)
+    except TypeError as exc:
+        raise ConfigError(
+            [
+                f"{path}: the private key is encrypted; write it unencrypted for this "
+                "tool (`openssl pkey -in ENCRYPTED -out FILE`) and keep the file mode 0600"
+            ]
+        ) from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ConfigError(
+            [
+                f"{path}: not a PKCS#8 PEM private key ({exc}); create one with "
+                "`cleanroom keys new` or `openssl genpkey -algorithm ed25519`"
+            ]
+        ) from exc
+    if not isinstance(private_key, Ed25519PrivateKey):
+        raise ConfigError(
+            [
+                f"{path}: a {type(private_key).__name__.removeprefix('_')} key, commands "
+                "are signed with Ed25519; create one with `cleanroom keys new`"
+            ]
+        )
+    return _key_file(key_id or key_id_of(path), private_key), private_key

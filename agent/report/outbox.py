@@ -1,8 +1,12 @@
 """The durable outbox: every stream message is committed here before it is sent.
 
-A message's ``seq`` is assigned in the same transaction that inserts its row (from a
-counter kept in ``meta``), so a committed row always has a seq and a rolled-back one never
-consumed one: the ARS sees a gap only where telemetry was thinned.
+A message's ``seq`` is assigned in the same transaction that inserts its row (from
+counters kept in ``meta``), so a committed row always has a seq and a rolled-back one never
+consumed one. Each *stream* has its own counter, starting at 1 per boot: ``events``
+(events, audit entries, status events: everything on the events topic) and each
+telemetry topic, so a supervisor that follows only some topics sees a gap only where a
+message of those topics was lost (or telemetry of that topic thinned), never because of
+a topic it does not follow.
 
 The outbox is bounded. When a commit takes it past ``max_messages``, telemetry is thinned
 per topic (one batch in ``telemetry_keep_every`` is kept, oldest first, repeatedly while
@@ -28,6 +32,14 @@ from agent.store import Store
 log = logging.getLogger(__name__)
 
 SEQ_KEY = "outbox.seq"
+EVENTS_STREAM = "events"
+
+
+def stream_of(category: str, topic: str) -> str:
+    """The stream a message is numbered in: its telemetry topic, or ``events``."""
+    return topic if category == "telemetry" else EVENTS_STREAM
+
+
 THINNED_KEY = "outbox.thinned"
 LOW_WATER = 0.9
 
@@ -89,7 +101,7 @@ class Outbox:
         # only makes a reported number one commit stale.
         self._count = 0
         self._thinned = 0
-        self._last_seq = 0
+        self._seqs: dict[str, int] = {}
         self._over_bound = False
         self.changed = asyncio.Event()
         """Set after every commit; the sender waits on it when the outbox is drained."""
@@ -99,7 +111,8 @@ class Outbox:
             self._count = int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
             self._thinned = int(_meta_get(conn, THINNED_KEY) or 0)
             state = json.loads(_meta_get(conn, SEQ_KEY) or "{}")
-            self._last_seq = int(state["seq"]) if state.get("boot") == self.boot_id else 0
+            seqs = state.get("seqs", {}) if state.get("boot") == self.boot_id else {}
+            self._seqs = {str(stream): int(seq) for stream, seq in seqs.items()}
 
         await self.store.call(load)
         if self._count:
@@ -107,7 +120,16 @@ class Outbox:
 
     @property
     def last_seq(self) -> int:
-        return self._last_seq
+        """The last ``seq`` committed on the events stream (a status's ``as_of_seq``)."""
+        return self._seqs.get(EVENTS_STREAM, 0)
+
+    def seq_of(self, stream: str) -> int:
+        return self._seqs.get(stream, 0)
+
+    @property
+    def committed(self) -> int:
+        """Messages committed this boot, every stream together."""
+        return sum(self._seqs.values())
 
     def stats(self) -> OutboxStats:
         return OutboxStats(
@@ -131,8 +153,10 @@ class Outbox:
         make: Callable[[int], bytes],
         props: dict[str, Any] | None = None,
     ) -> int:
-        """Insert one message; ``make(seq)`` builds its payload. Returns the seq."""
-        seq = self._last_seq + 1
+        """Insert one message; ``make(seq)`` builds its payload with the next seq of its
+        stream. Returns the seq."""
+        stream = stream_of(category, topic)
+        seq = self._seqs.get(stream, 0) + 1
         payload = make(seq)
         conn.execute(
             "INSERT INTO outbox(created, boot_id, seq, category, topic, qos, retain, payload,"
@@ -149,10 +173,11 @@ class Outbox:
                 json.dumps(props or {}),
             ),
         )
-        _meta_set(conn, SEQ_KEY, json.dumps({"boot": self.boot_id, "seq": seq}))
+        seqs = {**self._seqs, stream: seq}
+        _meta_set(conn, SEQ_KEY, json.dumps({"boot": self.boot_id, "seqs": seqs}))
         # Only now, the statements having succeeded, move the counters (a failing
         # statement above leaves them untouched; see reload() for a failed COMMIT).
-        self._last_seq = seq
+        self._seqs = seqs
         self._count += 1
         if self._count > self.max_messages:
             self._thin(conn)

@@ -6,12 +6,13 @@ from them (``python -m agent.report.apidoc``), so the published contract cannot 
 
 Two kinds of outgoing message:
 - *stream* messages (events, audit entries, telemetry) go through the durable outbox and
-  carry ``boot_id`` and ``seq``: per boot, strictly increasing, without gaps except
-  where telemetry was thinned (counted in ``OutboxStats.thinned``);
+  carry ``boot_id`` and ``seq``: numbered per stream (the events topic, each telemetry
+  topic) and per boot, strictly increasing, without gaps except where telemetry was
+  thinned (counted in ``OutboxStats.thinned``);
 - *state* messages (the retained status, command replies) are sent directly on the live
   connection: only the latest status matters, and a reply only matters to a requester
-  still waiting. They carry ``boot_id`` and ``as_of_seq``, the last stream ``seq``
-  committed when they were built, so the ARS knows which stream prefix they reflect.
+  still waiting. They carry ``boot_id`` and ``as_of_seq``, the last ``seq`` of the
+  events stream committed when they were built, so the ARS knows which stream prefix they reflect.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class Status(msgspec.Struct, frozen=True, kw_only=True):
     ts: float
     version: str = ""
     config_digest: str = ""
+    device_key: str = ""
+    """Base64 of the rack's Ed25519 device public key, which signs its audit heads."""
     state: str = "unknown"
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     alarms: list[Alarm] = msgspec.field(default_factory=list)

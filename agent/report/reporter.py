@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.adapters.mqtt import (
     BrokerSettings,
@@ -32,9 +34,10 @@ from agent.adapters.mqtt import (
 from agent.bus import Bus, Event
 from agent.errors import StoreError
 from agent.record import Record
+from agent.report import anchor
 from agent.report.commands import CommandRunner
-from agent.report.envelope import Keyring
-from agent.report.intake import Handler, Intake
+from agent.report.envelope import Keyring, public_b64
+from agent.report.intake import Handler, Intake, Limits, reply_topic_problem
 from agent.report.payloads import Snapshot, Status
 from agent.report.sender import Sender
 from agent.report.topics import Topics
@@ -42,15 +45,6 @@ from agent.report.topics import Topics
 log = logging.getLogger(__name__)
 
 StatusProvider = Callable[[], Snapshot]
-
-
-def valid_response_topic(topic: str | None) -> bool:
-    """A topic we may publish a reply to. The requester chose it: a wildcard or an empty
-    level would make the client library raise, and a hostile command must not be able to
-    take the session down that way."""
-    if not topic or len(topic) > 1024:
-        return False
-    return not any(char in topic for char in "+#\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +55,13 @@ class ReportSettings:
     outbox_max_messages: int = 200_000
     telemetry_keep_every: int = 4
     command_max_skew: float = 30.0
+    command_max_lifetime: float = 600.0
+    command_max_age: float = 600.0
     approval_window: float = 900.0
+    reply_prefix: str = ""
+    """Replies go only under this tree; empty: ``{prefix}/ars``."""
+    audit_head_interval: float = 300.0
+    """Publish the signed audit head on ``events`` this often, when it moved."""
     status_interval: float = 30.0
     window: int = 20
     telemetry_qos: int = 1
@@ -113,13 +113,21 @@ class Reporter:
         self.sender = Sender(
             self.outbox, window=self.settings.window, ack_timeout=max(10.0, broker.publish_timeout)
         )
-        all_handlers: dict[str, Handler] = {**self.builtin_handlers(), **handlers}
+        # The parts' handlers, then this part's own: over MQTT, audit.head is the head
+        # signed by the device key (the console's is the plain head, see lifecycle/verbs).
+        all_handlers: dict[str, Handler] = {**handlers, **self.builtin_handlers()}
         self.intake = Intake(
             rack_id=rack_id,
             keyring=keyring,
             handlers=all_handlers,
-            max_skew=self.settings.command_max_skew,
-            approval_window=self.settings.approval_window,
+            limits=Limits(
+                max_skew=self.settings.command_max_skew,
+                max_lifetime=self.settings.command_max_lifetime,
+                max_age=self.settings.command_max_age,
+                approval_window=self.settings.approval_window,
+                reply_prefix=self.settings.reply_prefix or f"{self.settings.prefix}/ars",
+                own_tree=self.topics.base,
+            ),
             clock=clock,
         )
         self.commands = CommandRunner(self)
@@ -130,6 +138,7 @@ class Reporter:
         self._tasks: list[asyncio.Task[Any]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
         self.connects = 0
+        self.device_key: Ed25519PrivateKey | None = None
 
     # --- public API ---------------------------------------------------------------------
 
@@ -171,7 +180,17 @@ class Reporter:
         async def outbox_stats(_command: Any) -> Any:
             return msgspec.to_builtins(self.outbox.stats())
 
-        return {"status.get": status_get, "outbox.stats": outbox_stats}
+        async def audit_head(_command: Any) -> Any:
+            return await self.signed_head()
+
+        return {"status.get": status_get, "outbox.stats": outbox_stats, "audit.head": audit_head}
+
+    async def signed_head(self) -> dict[str, Any]:
+        """The audit chain's head signed by the device key (docs/protocol.md)."""
+        key, rack, ts = self.device_key, self.topics.rack, int(self.clock())
+        if key is None:
+            raise RuntimeError("Reporter: signed_head() outside `async with Reporter(...)`")
+        return await self.outbox.store.call(lambda c: anchor.signed_head(c, key, rack, ts))
 
     def build_status(self, *, online: bool) -> Status:
         snapshot = self.status_provider()
@@ -184,6 +203,7 @@ class Reporter:
             ts=self.clock(),
             version=self.version,
             config_digest=self.config_digest,
+            device_key="" if self.device_key is None else public_b64(self.device_key),
             state=snapshot.state,
             devices=snapshot.devices,
             alarms=snapshot.alarms,
@@ -195,10 +215,14 @@ class Reporter:
     async def __aenter__(self) -> Self:
         if self._own_record:
             await self.record.__aenter__()
+        self.device_key = await self.outbox.store.transaction(anchor.device_key_in)
         tg = asyncio.TaskGroup()
         await tg.__aenter__()
         self._tg = tg
-        self._tasks = [tg.create_task(self._run_mqtt(), name="report.mqtt")]
+        self._tasks = [
+            tg.create_task(self._run_mqtt(), name="report.mqtt"),
+            tg.create_task(self._anchor_loop(), name="report.audit-head"),
+        ]
         return self
 
     async def __aexit__(
@@ -238,6 +262,26 @@ class Reporter:
     def _committed(self, batch: list[Event]) -> None:
         if any(e.category == "status" or e.kind.startswith("alarm.") for e in batch):
             self._status_dirty.set()
+
+    async def _anchor_loop(self) -> None:
+        """Publish the signed audit head on ``events`` whenever it moved, at most once
+        per interval: the ARS keeps these to check the rack's log later."""
+        published = 0  # an empty chain has nothing to anchor
+        while True:
+            head = await self.signed_head()
+            if head["id"] != published:
+
+                def write(
+                    conn: sqlite3.Connection, head: dict[str, Any] = head, ts: float = self.clock()
+                ) -> int:
+                    return self.recorder.event_in(
+                        conn, kind="audit.head", source="agent", category="event",
+                        data=head, ts=ts,
+                    )  # fmt: skip
+
+                await self.recorder.commit(write)
+                published = head["id"]
+            await asyncio.sleep(self.settings.audit_head_interval)
 
     def _will(self) -> WillMessage:
         status = self.build_status(online=False)
@@ -286,8 +330,8 @@ class Reporter:
         if inbound is None or link is None:
             return
         topic = inbound.response_topic
-        if topic is None or not valid_response_topic(topic):
-            return
+        if topic is None or reply_topic_problem(topic, self.intake.limits) is not None:
+            return  # never the rack's own topics, never outside the reply tree
         try:
             await link.publish(topic, payload, qos=1, correlation=inbound.correlation)
         except LinkDownError as exc:

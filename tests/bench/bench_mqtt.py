@@ -171,7 +171,7 @@ async def command_round_trips(
         await reporter.wait_connected()
         client = BrokerSettings(urls=(broker.url,), client_id="bench-ars")
         async with connect(client) as link:
-            await link.subscribe("bench/replies", qos=1)
+            await link.subscribe("cleanroom/v1/ars/bench/replies", qos=1)
             messages = link.messages()
             for index in range(round_trips + 20):
                 now = int(time.time())
@@ -190,7 +190,7 @@ async def command_round_trips(
                     topics.command("bench.noop"),
                     payload,
                     qos=1,
-                    response_topic="bench/replies",
+                    response_topic="cleanroom/v1/ars/bench/replies",
                     correlation=b"%d" % index,
                 )
                 got_accept = got_result = 0.0

@@ -196,6 +196,24 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         ["key[0].public_key: not the base64 of a 32-byte Ed25519 public key"],
     ),
     (
+        "one public key under two admin ids",
+        _set("key[3].public_key", "unaPUZszTDO8rkfX7bahS636HqkXx+NzEIfqkMgAiAw="),
+        [
+            "key[3].public_key: ids 'ars-admin-1' and 'ars-admin-2' have the same public key, "
+            "so one person would count as two for the two-person rule"
+        ],
+    ),
+    (
+        "command lifetime of a year",
+        _set("mqtt.command_max_lifetime", "365d"),
+        ["mqtt.command_max_lifetime: 31536000 s; give a duration above 0 and at most a day"],
+    ),
+    (
+        "replies inside the rack's own topics",
+        _set("mqtt.reply_prefix", "cleanroom/v1/chu-demo"),
+        ["mqtt.reply_prefix: 'cleanroom/v1/chu-demo' overlaps the rack's own topics"],
+    ),
+    (
         "step needs an unknown step",
         _set("runbook.step[1].needs", ["verify-nothing"]),
         ["runbook.step[1].needs: 'verify-nothing' is not a step id"],

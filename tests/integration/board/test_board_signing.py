@@ -5,6 +5,7 @@ bytes, the same digests, the same signatures (Ed25519 is deterministic)."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,76 @@ async def test_browser_signatures_match_python(tmp_path: Path) -> None:
                   catch (e) { return e.message; } }"""
             )
             assert error.startswith("args.a.b: 1.5 is not an integer")
+
+
+VECTORS_DIR = Path(__file__).resolve().parents[3] / "docs" / "vectors"
+
+VECTORS_JS = """async ([commands, canonical]) => {
+  const m = await import('/static/sign.js');
+  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  const out = {canonical: {}, cases: {}};
+  for (const c of canonical.cases) {
+    try { out.canonical[c.name] = hex(new TextEncoder().encode(m.canonical(JSON.parse(c.json)))); }
+    catch (e) { out.canonical[c.name] = 'refused: ' + e.message; }
+  }
+  const keys = Object.fromEntries(commands.keys.map((k) => [k.id, k]));
+  for (const c of commands.cases) {
+    if (!c.signed_bytes_hex) continue;
+    const env = JSON.parse(c.payload);
+    const got = {bytes: hex(m.commandBytes(env)), digest: await m.commandDigest(env),
+                 approvals: env.approvals.map((a) => hex(m.approvalBytes(a)))};
+    const key = keys[env.key_id];
+    if (key) {
+      const signer = await m.importKeyFile(key.id + '.pem', key.private_pem);
+      const signed = await m.signCommand(signer, {verb: env.verb, args: env.args, rack: env.rack,
+        issuedAt: env.issued_at, expiresAt: env.expires_at, nonce: env.nonce});
+      got.sig = signed.sig;
+      got.approvalSigs = [];
+      for (const a of env.approvals) {
+        const approver = keys[a.key_id];
+        if (!approver) continue;
+        const s = await m.importKeyFile(approver.id + '.pem', approver.private_pem);
+        got.approvalSigs.push((await m.signApproval(s, a.command_digest, a.issued_at)).sig);
+      }
+    }
+    out.cases[c.name] = got;
+  }
+  return out;
+}"""
+
+
+async def test_browser_signing_runs_the_protocol_vectors() -> None:
+    """docs/vectors/ through sign.js: the canonical bytes (or the refusal), each
+    envelope's signed bytes, digest and approval bytes, and, re-signed in the browser
+    with the vector's PKCS#8 key, the signature of every accepted case."""
+    require_broker()
+    require_browser()
+    commands = json.loads((VECTORS_DIR / "commands.json").read_text(encoding="utf-8"))
+    canonical = json.loads((VECTORS_DIR / "canonical.json").read_text(encoding="utf-8"))
+    async with Mosquitto() as broker:
+        settings = BoardSettings(
+            broker=BrokerSettings(urls=(broker.url,), client_id="board-vectors-test"), port=0
+        )
+        async with BoardService(settings) as board, chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(board.url)
+            got = await page.evaluate(VECTORS_JS, [commands, canonical])
+    for case in canonical["cases"]:
+        if case.get("refused"):
+            assert got["canonical"][case["name"]].startswith("refused: "), case
+        else:
+            assert got["canonical"][case["name"]] == case["canonical_hex"], case
+    checked = 0
+    for case in commands["cases"]:
+        if "signed_bytes_hex" not in case:
+            continue
+        mine = got["cases"][case["name"]]
+        assert mine["bytes"] == case["signed_bytes_hex"], case["name"]
+        assert mine["digest"] == case["command_digest"], case["name"]
+        assert mine["approvals"] == case["approval_bytes_hex"], case["name"]
+        if case["expect"]["verdict"] == "accepted":
+            env = json.loads(case["payload"])
+            assert mine["sig"] == env["sig"], case["name"]
+            assert mine["approvalSigs"] == [a["sig"] for a in env["approvals"]], case["name"]
+            checked += 1
+    assert checked >= 5

@@ -18,6 +18,8 @@ from agent.store import Store
 from tests.integration.report.broker import Mosquitto
 from tests.integration.report.report_helpers import RACK, SITE, make_reporter
 
+DEMO_KEYS = Path(__file__).resolve().parents[3] / "config" / "demo" / "keys"
+
 
 async def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     capsys.readouterr()
@@ -31,18 +33,24 @@ async def test_ars_tools(
     entries = []
     for name, role in (("olivia", "observer"), ("bob", "admin"), ("carol", "admin")):
         status, _ = await cli(
-            capsys, "keys", "new", "--id", name, "--out", str(tmp_path / f"{name}.key")
+            capsys, "keys", "new", "--id", name, "--out", str(tmp_path / f"{name}.pem")
         )
         assert status == 0
         status, out = await cli(
-            capsys, "keys", "show", str(tmp_path / f"{name}.key"), "--role", role
+            capsys, "keys", "show", str(tmp_path / f"{name}.pem"), "--role", role
         )
         assert status == 0
         assert f'id = "{name}"' in out
         shown = json.loads(
-            (await cli(capsys, "keys", "show", str(tmp_path / f"{name}.key"), "--json"))[1]
+            (await cli(capsys, "keys", "show", str(tmp_path / f"{name}.pem"), "--json"))[1]
         )
         entries.append(key_entry(name, name, role, shown["public_key"], False))
+        assert (tmp_path / f"{name}.pem").read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    # The shipped demo key (PKCS#8 PEM, as openssl writes it) signs for its file name.
+    demo_key = DEMO_KEYS / "ars-observer.pem"
+    shown = json.loads((await cli(capsys, "keys", "show", str(demo_key), "--json"))[1])
+    assert shown["key_id"] == "ars-observer"
+    entries.append(key_entry("demo", "ars-observer", "observer", shown["public_key"], False))
     powered: list[Command] = []
 
     async def power_down(command: Command) -> dict[str, Any]:
@@ -74,7 +82,7 @@ async def test_ars_tools(
             "--rack",
             RACK,
             "--key",
-            str(tmp_path / "olivia.key"),
+            str(tmp_path / "olivia.pem"),
             "--json",
             *broker,
         )
@@ -82,6 +90,11 @@ async def test_ars_tools(
         replies = json.loads(out)
         assert [r["status"] for r in replies] == ["accepted", "result"]
         assert replies[1]["result"]["state"] == "operational"
+        status, out = await cli(
+            capsys, "send", "status.get", "--rack", RACK, "--key", str(demo_key), *broker
+        )
+        assert status == 0, out
+        assert out.startswith("accepted")
 
         # Two-person rule: Bob prepares, Bob cannot approve himself, Carol approves.
         prepared = tmp_path / "cmd.json"
@@ -92,7 +105,7 @@ async def test_ars_tools(
             "--rack",
             RACK,
             "--key",
-            str(tmp_path / "bob.key"),
+            str(tmp_path / "bob.pem"),
             "--args",
             '{"group": "all"}',
             "--prepare",
@@ -103,10 +116,10 @@ async def test_ars_tools(
         status, out = await cli(capsys, "send", "--envelope", str(prepared), *broker)
         assert status == 1
         assert "approval_required" in out
-        status, _ = await cli(capsys, "approve", str(prepared), "--key", str(tmp_path / "bob.key"))
+        status, _ = await cli(capsys, "approve", str(prepared), "--key", str(tmp_path / "bob.pem"))
         assert status == 2  # refused locally: same key
         status, _ = await cli(
-            capsys, "approve", str(prepared), "--key", str(tmp_path / "carol.key")
+            capsys, "approve", str(prepared), "--key", str(tmp_path / "carol.pem")
         )
         assert status == 0
         status, out = await cli(capsys, "send", "--envelope", str(prepared), *broker)

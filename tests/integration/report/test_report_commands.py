@@ -37,6 +37,9 @@ CAROL = Signer("carol", "admin")
 OLIVIA = Signer("olivia", "observer")
 REX = Signer("rex", "admin", revoked=True)
 MALLORY = Signer("mallory", "admin")  # not in the rack's config
+# Bob's own key under a second id: check-config refuses such a config, and the intake
+# must not count it as a second person either.
+BOB_AGAIN = Signer("bob-again", "admin", private=BOB.private)
 
 
 def signed(
@@ -121,10 +124,31 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
             False,
             "approval_invalid",
         ),
+        (
+            "same_person_other_id",
+            "power.down",
+            approved(dangerous, BOB_AGAIN),
+            False,
+            "approval_invalid",
+        ),
+        (
+            "ten_years",
+            "runbook.retry",
+            signed(ALICE, "runbook.retry", ttl=10 * 365 * 86400),
+            False,
+            "lifetime_too_long",
+        ),
+        (
+            "old_but_unexpired",
+            "runbook.retry",
+            signed(ALICE, "runbook.retry", issued=now() - 400, ttl=500),
+            False,
+            "too_old",
+        ),
         ("two_keys", "power.down", approved(dangerous, CAROL), False, "accepted"),
     ]
     # The events topic too: a refusal without a reply topic still shows as its audit event.
-    replies = Subscriber(mosquitto.port, ["ars/replies/#", f"{BASE}/events"])
+    replies = Subscriber(mosquitto.port, ["cleanroom/v1/ars/replies/#", f"{BASE}/events"])
     await replies.start()
     bus = Bus()
     async with Store(tmp_path / "s.db") as store:
@@ -133,13 +157,13 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
             mosquitto.url,
             bus=bus,
             boot_id="boot-cmd",
-            keyring=keyring([ALICE, BOB, CAROL, OLIVIA, REX]),
+            keyring=keyring([ALICE, BOB, CAROL, OLIVIA, REX, BOB_AGAIN]),
             handlers={"runbook.retry": mark, "power.down": mark},
             status_provider=lambda: Snapshot(state="operational"),
-            settings=ReportSettings(command_max_skew=30, approval_window=600),
+            settings=ReportSettings(command_max_skew=30, command_max_age=300, approval_window=600),
         )
         async with reporter:
-            await replies.ready("ars/replies/probe")
+            await replies.ready("cleanroom/v1/ars/replies/probe")
             async with asyncio.timeout(20):
                 await reporter.wait_connected()
             for name, verb, env, retain, expected in cases:
@@ -148,20 +172,20 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
                     f"{BASE}/cmd/{verb}",
                     msgspec.json.encode(env),
                     retain=retain,
-                    response_topic=f"ars/replies/{name}",
+                    response_topic=f"cleanroom/v1/ars/replies/{name}",
                     correlation=f"corr-{name}",
                 )
                 # One at a time, so "replayed" follows "valid" and outcomes are attributable.
                 final = "result" if expected == "accepted" else "refused"
                 await replies.wait_for(
-                    functools.partial(has_reply, f"ars/replies/{name}", final),
+                    functools.partial(has_reply, f"cleanroom/v1/ars/replies/{name}", final),
                     what=f"reply to {name}",
                 )
             # Garbage on a command topic is refused too, without a reply topic.
             await publish(mosquitto.port, f"{BASE}/cmd/runbook.retry", b"\xff not json")
             await replies.wait_for(
-                lambda _ms: reporter.commands.refused >= 13,
-                what=f"13 refusals ({reporter.commands.refused})",
+                lambda _ms: reporter.commands.refused >= 16,
+                what=f"16 refusals ({reporter.commands.refused})",
             )
         entries = await store.call(audit.read_entries)
         report = await store.call(audit.verify)
@@ -170,7 +194,9 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
     schema = json_schemas()["Reply"]
     by_case: dict[str, list[dict[str, Any]]] = {}
     for message in replies.messages:
-        if not message["topic"].startswith("ars/replies/") or message["topic"].endswith("probe"):
+        if not message["topic"].startswith("cleanroom/v1/ars/replies/") or message[
+            "topic"
+        ].endswith("probe"):
             continue
         jsonschema.validate(message["json"], schema)
         name = message["topic"].rsplit("/", 1)[1]
@@ -194,6 +220,19 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
     refusals = [e.detail["reason"] for e in entries if e.action == "command.refused"]
     expected_refusals = [c[4] for c in cases if c[4] != "accepted"] + ["malformed"]
     assert refusals == expected_refusals
+    # Who is named: a refusal before the signature verified is unauthenticated (the key
+    # id is only claimed); after it, the verified key.
+    actors = {
+        e.detail["reason"]: (e.actor, e.detail["claimed_key_id"], e.detail["verified"])
+        for e in entries
+        if e.action == "command.refused"
+    }
+    assert actors["bad_signature"] == ("unauthenticated", "alice", False)
+    assert actors["unknown_key"] == ("unauthenticated", "mallory", False)
+    assert actors["malformed"] == ("unauthenticated", "unknown", False)
+    assert actors["expired"] == ("remote:alice", "alice", True)
+    assert actors["replayed"] == ("remote:alice", "alice", True)
+    assert actors["lifetime_too_long"] == ("remote:alice", "alice", True)
     assert [e.detail["verb"] for e in entries if e.action == "command.accepted"] == [
         "runbook.retry",
         "status.get",

@@ -190,7 +190,7 @@ async def test_long_outage_thins_telemetry_keeps_events(tmp_path: Path) -> None:
                     bus.emit("test.event", "test", index=index // 6)
                 if index % 100 == 0:
                     await asyncio.sleep(0)
-            while reporter.outbox.last_seq < 1400:
+            while reporter.outbox.committed < 1400:
                 reporter.outbox.changed.clear()
                 await reporter.outbox.changed.wait()
             stats = reporter.outbox.stats()
@@ -223,8 +223,18 @@ async def test_long_outage_thins_telemetry_keeps_events(tmp_path: Path) -> None:
         d: len([t for t in telemetry if t["device"] == d]) for d in ("pdu0", "pdu1", "pdu2")
     }
     assert max(per_device.values()) - min(per_device.values()) <= 2  # thinned evenly
-    seqs = [m["seq"] for m in events + telemetry]
-    assert len(seqs) == len(set(seqs))
+    # Each stream is numbered on its own: events 1..200 without a gap, each device's
+    # telemetry increasing with gaps exactly where it was thinned.
+    assert [e["seq"] for e in events] == list(range(1, 201))
+    for device in ("pdu0", "pdu1", "pdu2"):
+        seqs = [t["seq"] for t in telemetry if t["device"] == device]
+        assert seqs == sorted(set(seqs))
+        assert seqs[-1] <= 400
+    assert (
+        sum(len([t for t in telemetry if t["device"] == d]) for d in ("pdu0", "pdu1", "pdu2"))
+        + stats.thinned
+        == 1200
+    )
     births = [
         m["json"] for m in sub.messages if m["topic"] == f"{BASE}/status" and m["json"]["online"]
     ]

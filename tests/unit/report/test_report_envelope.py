@@ -8,6 +8,13 @@ from pathlib import Path
 import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 
 from agent.adapters.mqtt import Backoff, parse_url
 from agent.errors import ConfigError
@@ -21,8 +28,8 @@ from agent.report.envelope import (
     verify_command,
     write_key_file,
 )
+from agent.report.intake import Limits, reply_topic_problem
 from agent.report.payloads import CommandEnvelope
-from agent.report.reporter import valid_response_topic
 from agent.report.roles import is_dangerous, may_run
 from agent.report.topics import Topics, split_rack_topic
 
@@ -51,19 +58,49 @@ def test_canonical_encoding_is_order_independent_and_domain_separated() -> None:
     assert not verify_approval(forged, key.public_key())
 
 
-def test_key_files_round_trip_and_are_private(tmp_path: Path) -> None:
-    path = tmp_path / "alice.key"
-    record = write_key_file(path, "alice", Ed25519PrivateKey.generate())
+def test_key_files_are_pkcs8_pem_round_trip_and_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "alice.pem"
+    key = Ed25519PrivateKey.generate()
+    record = write_key_file(path, key)
     assert path.stat().st_mode & 0o777 == 0o600
-    loaded, private = read_key_file(path)
-    assert loaded == record
+    assert path.read_text().startswith("-----BEGIN PRIVATE KEY-----\n")
+    # What openssl and WebCrypto read: standard PKCS#8, the same key.
+    loaded = load_pem_private_key(path.read_bytes(), None)
+    assert isinstance(loaded, Ed25519PrivateKey)
+    assert envelope.public_b64(loaded) == record.public_key
+    read, private = read_key_file(path)
+    assert read == record
+    assert read.key_id == "alice"
+    assert read.public_pem.startswith("-----BEGIN PUBLIC KEY-----")
+    assert read_key_file(path, "alice-2")[0].key_id == "alice-2"
     assert envelope.public_b64(private) == record.public_key
-    with pytest.raises(ConfigError):
-        write_key_file(path, "alice", Ed25519PrivateKey.generate())
+    with pytest.raises(ConfigError, match="already exists"):
+        write_key_file(path, Ed25519PrivateKey.generate())
     with pytest.raises(ConfigError, match="public_key"):
         envelope.key_entry("key[0]", "x", "admin", "AAAA", False)
     with pytest.raises(ConfigError, match="role"):
         envelope.key_entry("key[0]", "x", "root", record.public_key, False)
+    old = tmp_path / "old.key"
+    old.write_text('{"key_id": "old", "private_key": "x", "public_key": "y"}')
+    with pytest.raises(ConfigError, match="JSON key file of an older cleanroom"):
+        read_key_file(old)
+    rsa = tmp_path / "rsa.pem"
+    rsa.write_bytes(
+        generate_private_key(65537, 2048).private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+    )
+    with pytest.raises(ConfigError, match="RSAPrivateKey key, commands are signed with Ed25519"):
+        read_key_file(rsa)
+
+
+def test_the_shipped_demo_keys_are_read_and_match_the_demo_rack() -> None:
+    demo = Path(__file__).resolve().parents[3] / "config"
+    text = (demo / "demo-rack.toml").read_text()
+    for pem in sorted((demo / "demo" / "keys").glob("*.pem")):
+        record, _ = read_key_file(pem)
+        assert f'id = "{record.key_id}"' in text
+        assert f'public_key = "{record.public_key}"' in text, pem
 
 
 def test_topics_refuse_wildcards_and_parse_back() -> None:
@@ -106,6 +143,24 @@ def test_broker_urls() -> None:
 
 
 def test_reply_topics_chosen_by_a_requester_are_checked() -> None:
-    assert valid_response_topic("ars/replies/abc")
-    for bad in (None, "", "ars/#", "ars/+/x", "a\x00b", "x" * 2000):
-        assert not valid_response_topic(bad)
+    limits = Limits(reply_prefix="cleanroom/v1/ars", own_tree="cleanroom/v1/chu/rack-1")
+    assert reply_topic_problem(None, limits) is None  # no reply asked for
+    assert reply_topic_problem("cleanroom/v1/ars/replies/abc", limits) is None
+    bad = {
+        "": "empty",
+        "cleanroom/v1/ars/#": "wildcard",
+        "cleanroom/v1/ars/+/x": "wildcard",
+        "cleanroom/v1/ars/a\x00b": "NUL",
+        "cleanroom/v1/ars/" + "x" * 2000: "1024",
+        "cleanroom/v1/chu/rack-1/status": "own topics",
+        "cleanroom/v1/chu/rack-1/events": "own topics",
+        "cleanroom/v1/chu/rack-1": "own topics",
+        "cleanroom/v1/arsenal/x": "not under",
+        "cleanroom/v1/ars": "not under",
+        "ars/replies/abc": "not under",
+    }
+    for topic, why in bad.items():
+        assert why in (reply_topic_problem(topic, limits) or ""), topic
+    # A reply tree that would hold the rack's tree does not open it either.
+    wide = Limits(reply_prefix="cleanroom/v1", own_tree="cleanroom/v1/chu/rack-1")
+    assert "own topics" in (reply_topic_problem("cleanroom/v1/chu/rack-1/status", wide) or "")

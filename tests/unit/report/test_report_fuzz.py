@@ -17,7 +17,7 @@ from agent.bus import Bus
 from agent.errors import CommandRefused
 from agent.report import audit
 from agent.report.envelope import KeyEntry, Keyring, public_b64, public_key_from_b64, sign_command
-from agent.report.intake import Command, Intake
+from agent.report.intake import Command, Intake, Limits
 from agent.report.reporter import Reporter, ReportSettings
 from agent.store import Store
 
@@ -58,8 +58,7 @@ def make_intake(handlers: dict[str, Any] | None = None) -> Intake:
         rack_id="rack-1",
         keyring=RING,
         handlers=handlers or {"runbook.retry": never},
-        max_skew=30,
-        approval_window=600,
+        limits=Limits(max_skew=30, approval_window=600),
         clock=lambda: NOW,
     )
 
