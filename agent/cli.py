@@ -2,7 +2,9 @@
 
 Each subcommand calls into the part that does the work. Human output by default;
 ``--json`` where a machine reads the answer. Exit codes: 0 ok, 1 the thing checked is
-wrong (bad config, failed check), 2 usage error.
+wrong (bad config, failed check), 2 usage error, and 78 (EX_CONFIG, sysexits.h) when
+`run` or `sim` cannot start on its config: the systemd units do not restart on it
+(RestartPreventExitStatus=78), since a config error repeats until a person fixes it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from agent.errors import AgentError, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
+EXIT_CONFIG = 78
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo-rack.toml"
+
+
+def _print_problems(exc: ConfigError) -> None:
+    print(f"{len(exc.problems)} config problem(s):", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
 
 
 def _print_json(data: Any) -> None:
@@ -64,7 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent import daemon  # noqa: PLC0415
     from agent.conf import load_config  # noqa: PLC0415
 
-    return daemon.run(load_config(args.config))
+    try:
+        return daemon.run(load_config(args.config))
+    except ConfigError as exc:
+        _print_problems(exc)
+        return EXIT_CONFIG
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -79,7 +92,11 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from agent.conf import load_config  # noqa: PLC0415
     from agent.sim.compose import run_forever  # noqa: PLC0415
 
-    config = load_config(args.config)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return EXIT_CONFIG
     try:
         asyncio.run(run_forever(config, set_log_path=args.set_log, json_lines=args.json))
     except KeyboardInterrupt:
@@ -173,9 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ConfigError as exc:
-        print(f"{len(exc.problems)} config problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+        _print_problems(exc)
         return 1
     except AgentError as exc:
         print(f"cleanroom: {exc}", file=sys.stderr)
