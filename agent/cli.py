@@ -90,15 +90,19 @@ def cmd_sim(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
     from agent.conf import load_config  # noqa: PLC0415
-    from agent.sim.compose import run_forever  # noqa: PLC0415
+    from agent.sim.compose import check_faults, run_forever  # noqa: PLC0415
 
     try:
         config = load_config(args.config)
+        if args.faults is not None:
+            check_faults(config, args.faults)
     except ConfigError as exc:
         _print_problems(exc)
         return EXIT_CONFIG
     try:
-        asyncio.run(run_forever(config, set_log_path=args.set_log, json_lines=args.json))
+        asyncio.run(
+            run_forever(config, set_log_path=args.set_log, json_lines=args.json, faults=args.faults)
+        )
     except KeyboardInterrupt:
         return 0
     return 0
@@ -177,6 +181,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="append every SET and power effect to this JSONL file",
+    )
+    p.add_argument(
+        "--faults",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="play this fault scenario (TOML, see the README) from the start, and again on "
+        "each SIGHUP; device 'rack' takes power_off, power_on and power_cut",
     )
     p.set_defaults(handler=cmd_sim)
 
