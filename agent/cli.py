@@ -57,9 +57,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"  - {problem}", file=sys.stderr)
         return 1
+    from agent.conf.advice import warnings  # noqa: PLC0415
+
+    advice = warnings(config)
     if args.json:
-        _print_json({"ok": True, "config": config_to_builtins(config)})
+        _print_json({"ok": True, "warnings": advice, "config": config_to_builtins(config)})
     else:
+        for warning in advice:
+            print(f"{args.file}: warning: {warning}", file=sys.stderr)
         print(
             f"{args.file}: ok (rack {config.rack.id} at {config.rack.site}: "
             f"{len(config.pdu)} PDU, {len(config.switch)} switch, {len(config.ups)} UPS, "
