@@ -28,8 +28,9 @@ class TelemetryGate:
         if next_at is not None and now < next_at - self.interval * EARLY:
             return False
         # On the grid, unless the device fell a whole interval behind (silent for a while).
-        behind = next_at is None or now - next_at >= self.interval
-        self._next[device] = (now if behind else next_at) + self.interval
+        if next_at is None or now - next_at >= self.interval:
+            next_at = now
+        self._next[device] = next_at + self.interval
         return True
 
 
