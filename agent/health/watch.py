@@ -95,6 +95,7 @@ class HealthWatch:
         wall: Callable[[], float] = time.time,
         settings: Mapping[str, PollSettings] | None = None,
         rng: random.Random | None = None,
+        telemetry_interval: float | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -105,7 +106,11 @@ class HealthWatch:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.thresholds = Thresholds(config.threshold)
         self.alarms = AlarmBook(bus, SOURCE, wall=wall)
-        self.telemetry = TelemetryGate(float(config.mqtt.telemetry_interval))
+        self.telemetry = TelemetryGate(
+            float(config.mqtt.telemetry_interval)
+            if telemetry_interval is None
+            else telemetry_interval
+        )
         self.readers: dict[str, Reader] = {}
         self.pollers: dict[str, DevicePoller] = {}
         self.last: dict[str, list[Reading]] = {}
