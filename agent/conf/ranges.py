@@ -96,6 +96,8 @@ RANGES: dict[tuple[type[Any], str], Range | None] = {
     (s.Mqtt, "refusal_audit_burst"): Range(1, 10_000, "refusals audited one by one"),
     (s.Mqtt, "refusal_audit_per_minute"): Range(0, 10_000, "refusals a minute", above_lo=True),
     (s.Application, "rto"): Range(0, 30 * DAY, "seconds", above_lo=True),
+    (s.Application, "recovery_retries"): Range(0, 100, "recovery attempts after the first"),
+    (s.Application, "recovery_backoff"): Range(0, 3600, "seconds", above_lo=True),
     (s.Step, "timeout"): TIMEOUT,
     (s.Step, "retries"): RETRIES,
     (s.Step, "backoff"): DELAY,
