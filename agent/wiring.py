@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.console import Console
 from agent.errors import AgentError, PolicyRefusal
@@ -85,6 +85,13 @@ def _report_writer(ctx: Context) -> Callable[[RunResult], Awaitable[None]]:
     return write
 
 
+def _health_snapshot(health: HealthWatch) -> Callable[[Any], Awaitable[Any]]:
+    async def snapshot(_request: Any) -> Any:
+        return health.snapshot()
+
+    return snapshot
+
+
 async def _follow_health(machine: Lifecycle, health: HealthWatch) -> None:
     async for action in health.actions():
         reason = f"health policy {action.verb}: alarms {', '.join(action.alarms) or 'none'}"
@@ -128,7 +135,11 @@ async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
     handlers = verbs.build(machine, power, network)
     ctx.parts["lifecycle"] = machine
     ctx.parts["verbs"] = handlers  # the report part serves the same verbs over MQTT
-    console = Console(config.state_dir() / "console.sock", handlers, ctx.bus)
+    local = dict(handlers)
+    if isinstance(health, HealthWatch):
+        # `cleanroom health` shows what the running agent sees, not a poll of its own.
+        local["health.snapshot"] = _health_snapshot(health)
+    console = Console(config.state_dir() / "console.sock", local, ctx.bus)
     async with console, asyncio.TaskGroup() as tg:
         tasks = [
             tg.create_task(machine.run(), name="lifecycle"),
