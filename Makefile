@@ -9,6 +9,14 @@ STAMP := $(VENV)/.installed
 # Debian packages the agent and its tests need (binaries the tests start as real peers).
 APT_PACKAGES := mosquitto mosquitto-clients snmp snmpd iproute2 iputils-ping libsystemd-dev \
 	pkg-config gcc openipmi util-linux chromium
+# What image-build/build.sh runs on the host: debootstrap, mkfs.ext4 and debugfs
+# (e2fsprogs), systemctl/systemd-sysusers/systemd-tmpfiles (systemd), git, tar, mount and
+# mountpoint (mount, util-linux), find; and what `pip wheel` needs to compile
+# systemd-python against Debian's libsystemd (gcc, pkg-config, libsystemd-dev, python3-dev).
+IMAGE_APT_PACKAGES := debootstrap e2fsprogs systemd git tar mount util-linux findutils \
+	coreutils gcc pkg-config libsystemd-dev python3-dev
+# What image-build/boot-test.sh runs on the host: qemu (software emulation).
+BOOT_TEST_APT_PACKAGES := qemu-system-x86
 PYTEST_ARGS ?=
 # OpenStack's virtualpdu (an APC PDU emulator), a third-party peer for the PDU tests, in
 # its own virtualenv: it needs an old pysnmp (lextudio 5.x, asyncore) and pyasn1 < 0.6,
@@ -19,7 +27,8 @@ PYTEST_ARGS ?=
 VPDU_VENV := .venv-virtualpdu
 VPDU_STAMP := $(VPDU_VENV)/.installed
 
-.PHONY: demo test lint bench sysdeps venv clean image image-training image-test kernel-lab
+.PHONY: demo test lint bench sysdeps image-sysdeps boot-test-sysdeps venv clean image \
+	image-training image-test kernel-lab
 
 demo: sysdeps $(STAMP)
 	$(VENV)/bin/cleanroom demo
@@ -47,6 +56,12 @@ bench: sysdeps $(STAMP)
 sysdeps:
 	@scripts/sysdeps.sh $(APT_PACKAGES)
 
+image-sysdeps:
+	@scripts/sysdeps.sh $(IMAGE_APT_PACKAGES)
+
+boot-test-sysdeps:
+	@scripts/sysdeps.sh $(BOOT_TEST_APT_PACKAGES)
+
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -65,13 +80,15 @@ $(VPDU_STAMP): Makefile
 
 # The controller's OS image (Debian 12, the agent in /opt/cleanroom, read-only root,
 # signed manifest) and its boot test under qemu: root, minutes; see image-build/README.md.
-image:
+# Each installs the host tools it runs (as root, with apt-get) and the venv whose exact
+# versions the image is built from.
+image: image-sysdeps $(STAMP)
 	image-build/build.sh
 
-image-training:
+image-training: image-sysdeps $(STAMP)
 	image-build/build.sh --training
 
-image-test: image-training
+image-test: boot-test-sysdeps image-training
 	image-build/boot-test.sh
 
 clean:

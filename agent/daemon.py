@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from agent import __version__
 from agent.adapters import systemd
 from agent.bus import Bus
-from agent.conf import RackConfig
+from agent.conf import RackConfig, advice
 from agent.record import Record
 from agent.report.topics import Topics
 from agent.store import Store
@@ -141,6 +141,8 @@ class Daemon:
     async def _run(self) -> None:
         config = self.config
         self._status(f"starting: rack {config.rack.id}, config {config.digest[:12]}")
+        for warning in advice.warnings(config):
+            log.warning("%s: %s", config.source or "config", warning)
         async with AsyncExitStack() as stack:
             store = await stack.enter_async_context(
                 Store(config.resolve(config.store.path), exclusive=True)

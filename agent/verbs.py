@@ -63,7 +63,9 @@ _TARGET = Arg("target", "string", "a device id (hv-1) or one outlet as PDU:OUTLE
 VERBS: Final[tuple[Verb, ...]] = (
     Verb("status.get", "the retained status, now", "observer", console=False),
     Verb("outbox.stats", "the durable outbox's counters", "observer", console=False),
-    Verb("alarms.get", "the active alarms", "observer", cli="cleanroom health"),
+    Verb("alarms.get", "the active alarms", "observer"),
+    Verb("health.snapshot", "every device's poll state, last readings and tables, and the "
+         "active alarms, as the running agent sees them", "observer", cli="cleanroom health"),
     Verb("audit.head", "the audit chain's head (id and hash) and its length", "observer",
          cli="cleanroom audit verify"),
     Verb("runbook.status", "lifecycle state, steps waiting for a decision, prompts",

@@ -128,6 +128,7 @@ async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
         power=PowerBridge(power),
         steps=steps,
         on_run=_report_writer(ctx),
+        unpowered=(lambda: set(health.unpowered)) if isinstance(health, HealthWatch) else None,
     )
     handlers = verbs.build(
         machine,

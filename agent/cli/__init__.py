@@ -3,7 +3,9 @@
 This package holds every command module (net, power, health, report, lifecycle); each
 subcommand calls into the part that does the work. Human output by default;
 ``--json`` where a machine reads the answer. Exit codes: 0 ok, 1 the thing checked is
-wrong (bad config, failed check), 2 usage error.
+wrong (bad config, failed check), 2 usage error, and 78 (EX_CONFIG, sysexits.h) when
+`run` or `sim` cannot start on its config: the systemd units do not restart on it
+(RestartPreventExitStatus=78), since a config error repeats until a person fixes it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from agent.errors import AgentError, ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 
+EXIT_CONFIG = 78
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo-rack.toml"
+
+
+def _print_problems(exc: ConfigError) -> None:
+    print(f"{len(exc.problems)} config problem(s):", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
 
 
 def _print_json(data: Any) -> None:
@@ -51,9 +60,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"  - {problem}", file=sys.stderr)
         return 1
+    from agent.conf.advice import warnings  # noqa: PLC0415
+
+    advice = warnings(config)
     if args.json:
-        _print_json({"ok": True, "config": config_to_builtins(config)})
+        _print_json({"ok": True, "warnings": advice, "config": config_to_builtins(config)})
     else:
+        for warning in advice:
+            print(f"{args.file}: warning: {warning}", file=sys.stderr)
         print(
             f"{args.file}: ok (rack {config.rack.id} at {config.rack.site}: "
             f"{len(config.pdu)} PDU, {len(config.switch)} switch, {len(config.ups)} UPS, "
@@ -67,7 +81,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent import daemon  # noqa: PLC0415
     from agent.conf import load_config  # noqa: PLC0415
 
-    return daemon.run(load_config(args.config))
+    try:
+        return daemon.run(load_config(args.config))
+    except ConfigError as exc:
+        _print_problems(exc)
+        return EXIT_CONFIG
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -80,11 +98,19 @@ def cmd_sim(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
     from agent.conf import load_config  # noqa: PLC0415
-    from agent.sim.compose import run_forever  # noqa: PLC0415
+    from agent.sim.compose import check_faults, run_forever  # noqa: PLC0415
 
-    config = load_config(args.config)
     try:
-        asyncio.run(run_forever(config, set_log_path=args.set_log, json_lines=args.json))
+        config = load_config(args.config)
+        if args.faults is not None:
+            check_faults(config, args.faults)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(
+            run_forever(config, set_log_path=args.set_log, json_lines=args.json, faults=args.faults)
+        )
     except KeyboardInterrupt:
         return 0
     return 0
@@ -165,6 +191,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         default=None,
         help="append every SET and power effect to this JSONL file",
     )
+    p.add_argument(
+        "--faults",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="play this fault scenario (TOML, see the README) from the start, and again on "
+        "each SIGHUP; device 'rack' takes power_off, power_on and power_cut",
+    )
     p.set_defaults(handler=cmd_sim)
 
     _register_parts(sub, argv)
@@ -177,9 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ConfigError as exc:
-        print(f"{len(exc.problems)} config problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+        _print_problems(exc)
         return 1
     except AgentError as exc:
         print(f"cleanroom: {exc}", file=sys.stderr)

@@ -43,23 +43,51 @@ def _table(snapshot: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _show(args: argparse.Namespace, snapshot: dict[str, Any], source: str) -> None:
+    if args.json:
+        _print_json({**snapshot, "source": source})
+        return
+    if not args.once:
+        sys.stdout.write("\x1b[2J\x1b[H")  # clear the terminal: a live table
+    print(f"({source})\n{_table(snapshot)}", flush=True)
+
+
 async def _health(args: argparse.Namespace) -> int:
-    from agent.bus import Bus  # noqa: PLC0415 - keep `cleanroom --help` fast
-    from agent.conf import load_config  # noqa: PLC0415
-    from agent.health.watch import HealthWatch  # noqa: PLC0415
+    """What the running agent sees, through its console; the devices polled from here
+    only when no agent runs with this config (and the output says so)."""
+    from agent.conf import load_config  # noqa: PLC0415 - keep `cleanroom --help` fast
+    from agent.console import request  # noqa: PLC0415
+    from agent.errors import EnvironmentMissing  # noqa: PLC0415
 
     config = load_config(args.config)
+    socket = config.state_dir() / "console.sock"
+    if not args.direct:
+        try:
+            while True:
+                snapshot = await request(socket, "health.snapshot", {})
+                _show(args, snapshot, f"as the running agent sees it, through {socket}")
+                if args.once:
+                    return 0 if snapshot["level"] == "none" else 1
+                await asyncio.sleep(float(config.health.interval))
+        except EnvironmentMissing:
+            print(
+                f"cleanroom health: no agent answers on {socket}; polling the devices "
+                "directly (what this command sees, not an agent's alarms)",
+                file=sys.stderr,
+            )
+    return await _poll_directly(args, config)
+
+
+async def _poll_directly(args: argparse.Namespace, config: Any) -> int:
+    from agent.bus import Bus  # noqa: PLC0415
+    from agent.health.watch import HealthWatch  # noqa: PLC0415
+
     async with HealthWatch(config, Bus()) as watch:
         while True:
             # Poll everything now rather than wait for each poller's jittered slot.
             await watch.poll_all()
             snapshot = watch.snapshot()
-            if args.json:
-                _print_json(snapshot)
-            else:
-                if not args.once:
-                    sys.stdout.write("\x1b[2J\x1b[H")  # clear the terminal: a live table
-                print(_table(snapshot), flush=True)
+            _show(args, snapshot, "polled directly by this command: no agent consulted")
             if args.once:
                 return 0 if snapshot["level"] == "none" else 1
             await asyncio.sleep(float(config.health.interval))
@@ -121,6 +149,12 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("health", help="live table of devices, sensors and alarms")
     add_config(p)
     p.add_argument("--once", action="store_true", help="one snapshot, then exit")
+    p.add_argument(
+        "--direct",
+        action="store_true",
+        help="poll the devices from this command even if an agent runs (for a stopped agent "
+        "this is what happens anyway)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_health)
 

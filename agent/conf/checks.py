@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from agent.conf.ranges import out_of_range
 from agent.conf.schema import OutletRef, RackConfig, Server, Step, Switch
 from agent.conf.steps import STEP_ARGS, parse_args
 
 
 def cross_check(config: RackConfig) -> list[str]:
-    problems: list[str] = []
+    problems: list[str] = out_of_range(config, "")
     _check_ids(config, problems)
     _check_vlans(config, problems)
     _check_credentials(config, problems)
@@ -89,8 +90,6 @@ def _check_credentials(c: RackConfig, out: list[str]) -> None:
                         f"credentials.{name}.{field}: shorter than 8 characters, "
                         "which SNMP v3 (RFC 3414) refuses"
                     )
-        if cred.retries < 0 or cred.timeout <= 0:
-            out.append(f"credentials.{name}: timeout must be > 0 and retries >= 0")
     for section, i, dev in c.devices():
         if isinstance(dev, Server) or (isinstance(dev, Switch) and dev.driver == "linux-bridge"):
             continue
@@ -135,15 +134,11 @@ def _check_outlets(c: RackConfig, out: list[str]) -> None:
             )
         seen[key] = place
     for i, pdu in enumerate(c.pdu):
-        if pdu.outlets < 1 or pdu.inlet_budget_w <= 0:
-            out.append(f"pdu[{i}]: outlets and inlet_budget_w must be positive")
         bad = [o for o in pdu.protected_outlets if not 1 <= o <= pdu.outlets]
         if bad:
             out.append(f"pdu[{i}].protected_outlets: {bad} out of range 1..{pdu.outlets}")
         if pdu.ups and pdu.ups not in {u.id for u in c.ups}:
             out.append(f"pdu[{i}].ups: no UPS has id {pdu.ups!r}")
-        if not 1 <= pdu.snmp_port <= 65535:
-            out.append(f"pdu[{i}].snmp_port: {pdu.snmp_port} is not a UDP port")
 
 
 def _check_switches(c: RackConfig, out: list[str]) -> None:
@@ -215,8 +210,6 @@ def _check_groups(c: RackConfig, out: list[str]) -> None:
     for name in names:
         out.append(f"power_group: name {name!r} is used twice")
     for i, group in enumerate(c.power_group):
-        if group.inrush_delay < 0 or group.settle < 0:
-            out.append(f"power_group[{i}]: delays cannot be negative")
         for j, member in enumerate(group.members):
             if member not in powered:
                 why = (
@@ -253,10 +246,12 @@ def _check_thresholds(c: RackConfig, out: list[str]) -> None:
             if dev not in ids:
                 out.append(f"threshold[{i}].devices: no device has id {dev!r}")
     h = c.health
-    if not (h.interval > 0 and h.stale_after >= h.interval and h.lost_after >= h.stale_after):
-        out.append("health: need 0 < interval <= stale_after <= lost_after")
-    if not 0 <= h.jitter < 1:
-        out.append(f"health.jitter: {h.jitter} must be a fraction in [0, 1)")
+    if not h.interval <= h.stale_after <= h.lost_after:
+        out.append(
+            f"health: interval {h.interval:g}s, stale_after {h.stale_after:g}s and lost_after "
+            f"{h.lost_after:g}s must grow in that order; a device is stale only after a "
+            "missed poll, and lost only after it was stale"
+        )
 
 
 def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
@@ -264,26 +259,7 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             out.append(f"mqtt.urls[{i}]: {url!r} is not mqtt://host:port or mqtts://host:port")
-    if c.mqtt.outbox_max_messages < 1000:
-        out.append("mqtt.outbox_max_messages: keep at least 1000 (events are never dropped)")
-    if not 1 <= c.mqtt.inflight_window <= 65535:
-        out.append("mqtt.inflight_window: give 1..65535 (QoS 1 publishes awaiting PUBACK)")
-    if c.mqtt.refusal_audit_burst < 1:
-        out.append(
-            f"mqtt.refusal_audit_burst: {c.mqtt.refusal_audit_burst} must be at least 1 "
-            "(refusals past it are audited as counts, never dropped)"
-        )
-    if not c.mqtt.refusal_audit_per_minute > 0:
-        out.append(
-            f"mqtt.refusal_audit_per_minute: {c.mqtt.refusal_audit_per_minute:g} must be more "
-            "than 0 (refusals past it are audited as counts, never dropped)"
-        )
     _check_command_bounds(c, out)
-    if c.mqtt.telemetry_keep_every < 2:
-        out.append(
-            "mqtt.telemetry_keep_every: must be 2 or more (thinning keeps one telemetry "
-            "batch in N; 1 would thin nothing)"
-        )
     for dup in _dupes(k.id for k in c.key):
         out.append(f"key: id {dup!r} is defined twice")
     holders: dict[bytes, str] = {}
@@ -340,8 +316,6 @@ def _check_runbook(c: RackConfig, out: list[str]) -> None:
         out.append(f"runbook.step: id {dup!r} is used twice")
     for dup in _dupes(a.id for a in c.application):
         out.append(f"application: id {dup!r} is used twice")
-    if c.runbook.concurrency < 1:
-        out.append("runbook.concurrency: must be 1 or more")
     for i, step in enumerate(steps):
         where = f"runbook.step[{i}]"
         for need in step.needs:
@@ -350,8 +324,6 @@ def _check_runbook(c: RackConfig, out: list[str]) -> None:
                 out.append(f"{where}.needs: {need!r} is not a step id (steps: {close}...)")
         if step.app and step.app not in apps:
             out.append(f"{where}.app: no application has id {step.app!r}")
-        if step.retries < 0 or step.timeout <= 0:
-            out.append(f"{where}: timeout must be > 0 and retries >= 0")
         out.extend(f"{where}.args{p}" for p in _check_step_args(c, step))
     cycle = find_cycle(steps)
     if cycle:
@@ -369,7 +341,7 @@ def _check_step_args(c: RackConfig, step: Step) -> list[str]:
         text = str(exc)
         msg, _, path = text.partition(" - at `$")
         return [f"{path.rstrip('`')}: {msg} (step kind {step.kind!r})"]
-    return args.check(c)
+    return [f".{p}" for p in out_of_range(args, "")] + args.check(c)
 
 
 def find_cycle(steps: list[Step]) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from agent.conf.checks import cross_check
+from agent.conf.guard import MAX_BYTES, check_document, check_text, decode_bytes
 from agent.conf.schema import RackConfig
 from agent.conf.units import make_dec_hook
 from agent.errors import ConfigError
@@ -97,8 +98,12 @@ def _read_secrets(config_path: Path, name: str, problems: list[str]) -> tuple[di
             f"run `chmod 600 {path}`"
         )
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        doc = tomllib.loads(check_text(decode_bytes(raw, path.name), path.name))
+        problems.extend(check_document(doc, path.name))
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return {}, str(path)
+    except tomllib.TOMLDecodeError as exc:
         problems.append(f"{path.name}: not valid TOML: {exc}")
         return {}, str(path)
     secrets = {k: v for k, v in doc.items() if isinstance(v, str)}
@@ -115,11 +120,18 @@ def parse_config(text: str, *, path: Path | str = "rack.toml") -> RackConfig:
     ``secrets_file``. Raises ConfigError with every problem found."""
     path = Path(path)
     where = path.name
-    problems: list[str] = []
+    text = check_text(text, where)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{where}: not valid TOML: {exc}"]) from exc
+    except RecursionError as exc:  # check_text bounds nesting; this is the last fence
+        raise ConfigError(
+            [f"{where}: nested too deeply for the TOML parser; a rack config never needs that"]
+        ) from exc
+    problems = check_document(doc, where)
+    if problems:
+        raise ConfigError(problems)
 
     secrets_name = doc.get("secrets_file", "")
     if not isinstance(secrets_name, str):
@@ -225,14 +237,15 @@ def load_config(path: Path | str) -> RackConfig:
     """Read and validate a rack config file (see `parse_config`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
     except FileNotFoundError as exc:
         raise ConfigError(
             [f"{path}: no such file; give the path of a rack config (see config/rack.example.toml)"]
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from exc
-    return parse_config(text, path=path)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    return parse_config(decode_bytes(raw, str(path)), path=path)
 
 
 def config_to_builtins(config: RackConfig) -> Any:

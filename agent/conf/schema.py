@@ -265,9 +265,18 @@ StepKind = Literal[
 
 
 class Application(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A hospital application the runbook restores. Once operational, its wait steps keep
+    running as a liveness probe; when it stops answering, ``recovery`` says what the agent
+    does: ``rerun`` its part of the runbook (power, verify, start, wait) up to
+    ``recovery_retries`` times, ``recovery_backoff`` apart (doubling), or ``hold`` the rack
+    in safe hold for an operator."""
+
     id: str
     name: str
     rto: Duration
+    recovery: Literal["rerun", "hold"] = "rerun"
+    recovery_retries: int = 5
+    recovery_backoff: Duration = Duration(5.0)
 
 
 class Step(_Rec, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -59,9 +59,6 @@ class WaitTcpArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     port: int
     interval: Duration = Duration(1.0)
 
-    def check(self, config: RackConfig) -> list[str]:
-        return [] if 1 <= self.port <= 65535 else [f".port: {self.port} is not a TCP port"]
-
 
 class WaitHttpArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     url: str

@@ -8,8 +8,9 @@ Usage (the daemon's health part)::
             ...
 
 Each device's poller is a named task of the watch's TaskGroup (``health-poll-<id>``).
-Per device and per cycle, exactly one ``telemetry.batch`` event (category telemetry)
-carries all its readings; alarm edges are ``alarm.raised`` / ``alarm.cleared`` events;
+Per device and per ``[mqtt] telemetry_interval``, one ``telemetry.batch`` event (category
+telemetry) carries all the readings of that cycle (`telemetry.TelemetryGate`; polling
+itself runs at ``[health] interval``); alarm edges are ``alarm.raised`` / ``alarm.cleared`` events;
 device state changes are ``device.state`` events. A device silent past ``stale_after``
 raises a warning alarm, past ``lost_after`` a critical one whose action is ``degraded``
 (``shutdown`` for a UPS last seen on battery: with no news from it, assume the worst, as
@@ -44,6 +45,7 @@ from agent.health.inventory import open_readers
 from agent.health.poller import Clock, DevicePoller, DeviceState, MonotonicClock, PollSettings
 from agent.health.readers.base import Reader
 from agent.health.sensors import Reading
+from agent.health.telemetry import TelemetryGate
 from agent.health.thresholds import Edge, Thresholds
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class HealthWatch:
         wall: Callable[[], float] = time.time,
         settings: Mapping[str, PollSettings] | None = None,
         rng: random.Random | None = None,
+        telemetry_interval: float | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -103,6 +106,11 @@ class HealthWatch:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.thresholds = Thresholds(config.threshold)
         self.alarms = AlarmBook(bus, SOURCE, wall=wall)
+        self.telemetry = TelemetryGate(
+            float(config.mqtt.telemetry_interval)
+            if telemetry_interval is None
+            else telemetry_interval
+        )
         self.readers: dict[str, Reader] = {}
         self.pollers: dict[str, DevicePoller] = {}
         self.last: dict[str, list[Reading]] = {}
@@ -185,6 +193,8 @@ class HealthWatch:
         for r in readings:
             for edge in evaluate(r, now):
                 self._alarm_edge(edge)
+        if not self.telemetry.due(device, now):
+            return
         ts = readings[0].ts if readings else self._wall()
         self.bus.emit(
             "telemetry.batch",

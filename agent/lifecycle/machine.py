@@ -23,13 +23,14 @@ from typing import Protocol
 
 from agent.bus import Bus
 from agent.cancel import cancel_and_wait
-from agent.conf.schema import RackConfig
+from agent.conf.schema import RackConfig, Step
 from agent.errors import AgentError, PolicyRefusal
 from agent.lifecycle.journal import Journal
 from agent.lifecycle.runbook import Decision, RunbookEngine, RunResult
 from agent.lifecycle.states import GUARDS, INITIAL, Event, Refusal, State, Transition, lookup
 from agent.lifecycle.steps.context import StepContext
 from agent.lifecycle.steps.registry import build_executors
+from agent.lifecycle.verify import Loss, Verifier, backoff, policies, recovery_steps
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Lifecycle:
         power: Power,
         steps: StepContext,
         on_run: Callable[[RunResult], Awaitable[None]] | None = None,
+        unpowered: Callable[[], set[str]] | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -104,6 +106,8 @@ class Lifecycle:
         self.last_run: RunResult | None = None
         self._events: asyncio.Queue[tuple[Event, str, str]] = asyncio.Queue()
         self._changed = asyncio.Event()
+        self.verifier = Verifier(config, build_executors(steps), bus, unpowered=unpowered)
+        self.loss: Loss | None = None
 
     # --- from outside -------------------------------------------------------------
 
@@ -223,7 +227,17 @@ class Lifecycle:
             log.info("lifecycle state: %s (resumed after restart)", self.state)
             await self.journal.write("transition", self.state, "resumed")
             await self.network.resume()
-            self.bus.emit("lifecycle.resumed", SOURCE, category="status", state=self.state)
+            held = self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN)
+            if self.state in (State.OPERATIONAL, State.DEGRADED) and not held:
+                # The rack may have changed behind a stopped controller: verify it first.
+                await self._enter(
+                    State.RECOVERING,
+                    f"controller restarted in {self.state}: re-verifying every application "
+                    "before saying so again",
+                    SOURCE,
+                )
+            else:
+                self.bus.emit("lifecycle.resumed", SOURCE, category="status", state=self.state)
         if self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN):
             # Isolated while no agent ran (`cleanroom net isolate` acting directly).
             await self._enter(State.ISOLATED, self.hold.reason, self.hold.actor, Event.ISOLATE_NOW)
@@ -298,6 +312,7 @@ class Lifecycle:
         handler = {
             State.OPERATIONAL: self._operational,
             State.DEGRADED: self._degraded,
+            State.RECOVERING: self._recovering,
             State.ARRIVAL: self._arrival,
             State.SELFTEST: self._selftest,
             State.ISOLATE: self._isolate,
@@ -314,14 +329,69 @@ class Lifecycle:
     async def _operational(self) -> Outcome | None:
         if self.health_degraded:
             return Outcome(Event.DEGRADE, "a degrading alarm is active")
-        await asyncio.Event().wait()  # until an event from outside
-        return None
+        return await self._verify()  # until an application is lost or an outside event
 
     async def _degraded(self) -> Outcome | None:
         if not self.health_degraded:
             return Outcome(Event.RECOVERED, "no degrading alarm is active")
-        await asyncio.Event().wait()
-        return None
+        return await self._verify()
+
+    async def _verify(self) -> Outcome:
+        self.loss = await self.verifier.watch()
+        return Outcome(Event.WORKLOAD_LOST, self.loss.reason(self.config))
+
+    async def _recovering(self) -> Outcome:
+        """Bring the lost applications back with the runbook's own steps, per their policy."""
+        config, loss = self.config, self.loss
+        if loss is None:  # resumed after a restart: what answers now?
+            failed = await self.verifier.probe()
+            if not failed:
+                return Outcome(Event.WORKLOAD_BACK, "every application answers (re-verified)")
+            loss = self.loss = Loss(sorted(self.verifier.probes), time.time(), failed)
+        apps = policies(config, loss.apps)
+        held = [a.id for a in apps if a.recovery == "hold"]
+        if held:
+            why = f"recovery policy of {', '.join(held)} is hold: waiting for an operator"
+            return Outcome(Event.RECOVERY_FAILED, f"{why} ({loss.reason(config)})")
+        retries = min((a.recovery_retries for a in apps), default=0)
+        detail = ""
+        for attempt in range(retries + 1):
+            if attempt:
+                await asyncio.sleep(backoff(apps, attempt))
+            detail = await self._recover_once(loss, attempt + 1)
+            if not detail:
+                return Outcome(Event.WORKLOAD_BACK, f"{', '.join(loss.apps)} answer again")
+        return Outcome(
+            Event.RECOVERY_FAILED, f"{retries + 1} recovery attempts failed; last: {detail}"
+        )
+
+    async def _recover_once(self, loss: Loss, attempt: int) -> str:
+        """One attempt: power (a diff against what the PDUs and BMCs read back), then the
+        applications' runbook steps, then a probe. Returns "" on success, else why not."""
+        ok, detail = await self.power.up()
+        if ok:
+            result = await self._run_runbook("recovery", recovery_steps(self.config, loss.apps))
+            failed = await self.verifier.probe()
+            lost = [a for a in loss.apps if a in failed]
+            detail = "" if result.ok and not lost else f"still down: {lost or result.failed}"
+        self.bus.emit("recovery.attempt", SOURCE, attempt=attempt, apps=loss.apps, detail=detail)
+        if not detail:
+            now = time.time()
+            rto = {a.id: float(a.rto) for a in self.config.application}
+            downtime = dict.fromkeys(loss.apps, now - loss.since)
+            self.verifier.cleared(loss, downtime)
+            self.bus.emit(
+                "recovery.done",
+                SOURCE,
+                attempts=attempt,
+                outage_started=loss.since,
+                apps=[
+                    {"app": a, "downtime_s": downtime[a], "target_s": rto.get(a, 0.0)}
+                    for a in loss.apps
+                ],
+            )
+            self.loss = None
+        return detail
 
     async def _arrival(self) -> Outcome:
         return Outcome(Event.BOOTED, "controller up")
@@ -340,11 +410,11 @@ class Lifecycle:
         ok, summary = await self.power.up()
         return Outcome(Event.POWERED if ok else Event.POWER_FAILED, summary)
 
-    async def _run_runbook(self, kind: str) -> RunResult:
+    async def _run_runbook(self, kind: str, steps: list[Step] | None = None) -> RunResult:
         run_id = await self._run_id(kind)
         self.steps.drill = kind == "drill"
         self.engine = RunbookEngine(
-            list(self.config.runbook.step),
+            list(self.config.runbook.step) if steps is None else steps,
             build_executors(self.steps),
             self.journal,
             concurrency=self.config.runbook.concurrency,

@@ -23,6 +23,7 @@ class State(StrEnum):
     RESTORE = "restore"
     OPERATIONAL = "operational"
     DEGRADED = "degraded"
+    RECOVERING = "recovering"
     SAFE_HOLD = "safe_hold"
     ISOLATED = "isolated"  # emergency isolation, held until explicitly released
     SHUTDOWN = "shutdown"
@@ -50,6 +51,9 @@ class Event(StrEnum):
     RELEASE = "release"  # leave emergency isolation (two-person when remote)
     DRILL_START = "drill_start"
     DRILL_DONE = "drill_done"
+    WORKLOAD_LOST = "workload_lost"  # an application stopped answering, a server lost power
+    WORKLOAD_BACK = "workload_back"  # every application answers again
+    RECOVERY_FAILED = "recovery_failed"  # retries spent, or an application's policy is hold
 
 
 # Guards: a name the machine evaluates, and what a refusal by it means for the operator.
@@ -85,6 +89,7 @@ _ACTIVE = (
     S.RESTORE,
     S.OPERATIONAL,
     S.DEGRADED,
+    S.RECOVERING,
     S.DRILL,
 )
 
@@ -109,6 +114,11 @@ TABLE: tuple[Transition, ...] = (
     _t(S.OPERATIONAL, E.DEGRADE, S.DEGRADED, "an alarm whose policy is 'degraded' was raised"),
     _t(S.DEGRADED, E.RECOVERED, S.OPERATIONAL, "every degrading alarm has cleared"),
     _t(S.DEGRADED, E.DEGRADE, S.DEGRADED, "another degrading alarm; still degraded"),
+    # Operational means verified: a lost application is brought back by the runbook.
+    _t(S.OPERATIONAL, E.WORKLOAD_LOST, S.RECOVERING, "an application stopped answering"),
+    _t(S.DEGRADED, E.WORKLOAD_LOST, S.RECOVERING, "an application stopped answering"),
+    _t(S.RECOVERING, E.WORKLOAD_BACK, S.OPERATIONAL, "every application answers again"),
+    _t(S.RECOVERING, E.RECOVERY_FAILED, S.SAFE_HOLD, "recovery failed or waits for an operator"),
     # Safe hold: isolated, waiting for a person.
     _t(S.SAFE_HOLD, E.OPERATOR_RETRY, S.SELFTEST, "operator asked to try the arrival again"),
     _t(S.SAFE_HOLD, E.DRILL_START, S.DRILL, "operator started a drill", guard="drill_enabled"),
@@ -149,7 +159,7 @@ TABLE: tuple[Transition, ...] = (
     _t(S.ISOLATED, E.SHUTDOWN_REQUESTED, S.SHUTDOWN, "operator asked for a staged power-down"),
     *(
         _t(s, E.OPERATOR_ABORT, S.SAFE_HOLD, "operator aborted")
-        for s in (S.SELFTEST, S.ISOLATE, S.POWER_UP, S.RESTORE, S.DRILL)
+        for s in (S.SELFTEST, S.ISOLATE, S.POWER_UP, S.RESTORE, S.RECOVERING, S.DRILL)
     ),
 )
 
@@ -178,6 +188,9 @@ REFUSALS: dict[Event, str] = {
     E.RELEASE: "the rack is not in emergency isolation",
     E.DRILL_START: "a drill starts from safe hold or operational only",
     E.DRILL_DONE: "no drill is running",
+    E.WORKLOAD_LOST: "applications are verified only while operational or degraded",
+    E.WORKLOAD_BACK: "no recovery is running",
+    E.RECOVERY_FAILED: "no recovery is running",
 }
 
 INITIAL = State.ARRIVAL

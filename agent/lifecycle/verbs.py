@@ -170,6 +170,11 @@ def _records(
         snap = health.snapshot()
         return {"level": snap["level"], "alarms": snap["alarms"]}
 
+    async def health_snapshot(cmd: Request) -> Any:
+        if health is None:
+            raise PolicyRefusal("health.snapshot: the health part is not running")
+        return health.snapshot()
+
     async def alarm_ack(cmd: Request) -> Any:
         if health is None:
             raise PolicyRefusal("alarm.ack: the health part is not running; no alarm is active")
@@ -212,6 +217,7 @@ def _records(
 
     return {
         "alarms.get": alarms_get,
+        "health.snapshot": health_snapshot,
         "alarm.ack": alarm_ack,
         "audit.head": audit_head,
         "firmware.override": firmware_override,

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import logging
 import random
+import signal
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from agent.sim.snmp import (
     SwitchSpec,
     UpsSpec,
 )
+from agent.sim.snmp.scenario import FaultStep, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -281,12 +283,55 @@ class SimRack:
         return out
 
 
-async def run_forever(config: RackConfig, *, set_log_path: Path | None, json_lines: bool) -> None:
-    """`cleanroom sim`: start, print the endpoints, serve until cancelled."""
+def simulated_ids(config: RackConfig) -> set[str]:
+    """The ids a fault scenario may name: every simulated SNMP device."""
+    return {spec.id for spec in build_specs(config)}
+
+
+def check_faults(config: RackConfig, faults: Path) -> list[FaultStep]:
+    """A fault scenario file validated against the rack (ConfigError naming each step)."""
+    try:
+        return load_scenario(faults, simulated_ids(config))
+    except ValueError as exc:
+        raise ConfigError(str(exc).splitlines()) from exc
+
+
+async def _replay_on_hangup(sim: SimRack, faults: Path) -> None:
+    """Each SIGHUP (`systemctl reload cleanroom-sim`) plays the fault file again from that
+    moment, so a drill can cut the rack's power when the trainer chooses."""
+    loop = asyncio.get_running_loop()
+    hangups: asyncio.Queue[None] = asyncio.Queue()
+    loop.add_signal_handler(signal.SIGHUP, hangups.put_nowait, None)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            while True:
+                await hangups.get()
+                try:
+                    steps = check_faults(sim.config, faults)
+                except ConfigError as exc:
+                    print(f"sim: {faults} not played:\n  " + "\n  ".join(exc.problems), flush=True)
+                    continue
+                print(f"sim: playing {faults} ({len(steps)} steps)", flush=True)
+                tg.create_task(sim.snmp.play(steps), name="sim-faults-replay")
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+
+async def run_forever(
+    config: RackConfig,
+    *,
+    set_log_path: Path | None,
+    json_lines: bool,
+    faults: Path | None = None,
+) -> None:
+    """`cleanroom sim`: start, print the endpoints, serve until cancelled; with ``faults``
+    play that scenario from the start and again on each SIGHUP."""
     import json  # noqa: PLC0415 - CLI output only
 
+    if faults is not None:
+        check_faults(config, faults)
     started = time.monotonic()
-    async with SimRack(config, set_log_path=set_log_path) as sim:
+    async with SimRack(config, set_log_path=set_log_path, scenario=faults) as sim:
         for ep in sim.endpoints():
             if json_lines:
                 print(json.dumps(ep.__dict__, sort_keys=True), flush=True)
@@ -302,4 +347,7 @@ async def run_forever(config: RackConfig, *, set_log_path: Path | None, json_lin
                 "Ctrl-C to stop",
                 flush=True,
             )
-        await asyncio.Event().wait()
+        if faults is None:
+            await asyncio.Event().wait()
+        else:
+            await _replay_on_hangup(sim, faults)

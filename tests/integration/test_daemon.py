@@ -115,8 +115,9 @@ def test_daemon_refuses_a_bad_config_before_any_io(tmp_path: Path) -> None:
         cwd=tmp_path,
         check=False,
     )
-    assert result.returncode == 1
-    assert "pdu[0]: outlets and inlet_budget_w must be positive" in result.stderr
+    assert result.returncode == 78  # EX_CONFIG: the unit's RestartPreventExitStatus
+    assert "pdu[0].outlets: 0 is out of range; give 1 to 1024" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "var").exists()
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.cli import EXIT_CONFIG
+
 SYSTEMD_DIR = Path(__file__).resolve().parents[2] / "systemd"
 AGENT_UNIT = SYSTEMD_DIR / "cleanroom-agent.service"
 SIM_UNIT = SYSTEMD_DIR / "cleanroom-sim.service"
@@ -209,6 +211,7 @@ def test_agent_unit_matches_the_daemon_contract() -> None:
     assert one("NotifyAccess") == "main"
     assert one("WatchdogSec") == "30s"
     assert one("Restart") == "on-failure"
+    assert one("RestartPreventExitStatus") == str(EXIT_CONFIG)
     assert one("User") == "cleanroom"
     assert one("ExecStart").split()[1:] == ["run", "--config", "/etc/cleanroom/rack.toml"]
     assert one("CapabilityBoundingSet") == "CAP_NET_ADMIN"

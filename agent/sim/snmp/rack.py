@@ -31,6 +31,10 @@ class SimulatedRack:
     A background task settles every device each `settle_interval` seconds so power
     effects reach the SET log even when nobody polls; a scenario file, if given, is
     played as another task.
+
+    `power_off` and `power_on` are the rack-wide power cut: every endpoint goes dark,
+    then every device boots again from its spec on the same port, as after mains loss
+    (outlets off but the spec's initial ones, the switch on its factory VLANs).
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class SimulatedRack:
         self._endpoints: dict[str, Endpoint] = {}
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.powered = True
 
     def _build(self, spec: Spec) -> SimDevice:
         if isinstance(spec, PduSpec):
@@ -71,8 +76,7 @@ class SimulatedRack:
             return UpsModel(spec, self.set_log, self._clock)
         return RecordedDevice(spec, self.set_log, self._clock)
 
-    async def __aenter__(self) -> SimulatedRack:
-        self.set_log.open()
+    def _build_all(self) -> None:
         for spec in self._specs:
             self._devices[spec.id] = self._build(spec)
         for spec in self._specs:
@@ -81,14 +85,21 @@ class SimulatedRack:
                 assert isinstance(ups, UpsModel)
                 fed = [self.pdu(pdu_id) for pdu_id in spec.feeds]
                 ups.load_source = lambda fed=fed: sum(p.inlet_power_w() for p in fed)
+
+    def _start_endpoints(self, ports: dict[str, int]) -> None:
+        for spec in self._specs:
+            endpoint = Endpoint(self._devices[spec.id], self._host, ports.get(spec.id, spec.port))
+            endpoint.start()
+            self._endpoints[spec.id] = endpoint
+
+    async def __aenter__(self) -> SimulatedRack:
+        self.set_log.open()
+        self._build_all()
         steps = (
             scenarios.load_scenario(self._scenario, set(self._devices)) if self._scenario else []
         )
         try:
-            for spec in self._specs:
-                endpoint = Endpoint(self._devices[spec.id], self._host, spec.port)
-                endpoint.start()
-                self._endpoints[spec.id] = endpoint
+            self._start_endpoints({})
             await asyncio.sleep(0)  # let asyncio attach the datagram protocols
             self._tg = asyncio.TaskGroup()
             await self._tg.__aenter__()
@@ -96,7 +107,7 @@ class SimulatedRack:
             if steps:
                 self._tasks.append(
                     self._tg.create_task(
-                        scenarios.play(steps, self._devices), name="sim-rack-scenario"
+                        scenarios.play(steps, self._devices, self), name="sim-rack-scenario"
                     )
                 )
         except BaseException:
@@ -125,6 +136,33 @@ class SimulatedRack:
     def _stop_endpoints(self) -> None:
         for endpoint in self._endpoints.values():
             endpoint.stop()
+
+    # -- rack-wide power ----------------------------------------------------------------
+
+    def power_off(self) -> None:
+        """Mains lost: no device answers, no outlet feeds anything."""
+        if not self.powered:
+            return
+        self.powered = False
+        self._stop_endpoints()
+        self.set_log.record(self._clock(), "rack", "power", "mains", "off")
+
+    def power_on(self) -> None:
+        """Mains back: every device boots from its spec, on the port it had."""
+        if self.powered:
+            return
+        ports = {device_id: ep.address[1] for device_id, ep in self._endpoints.items()}
+        self._endpoints.clear()
+        self._build_all()
+        self._start_endpoints(ports)
+        self.powered = True
+        self.set_log.record(self._clock(), "rack", "power", "mains", "on")
+
+    async def power_cut(self, seconds: float) -> None:
+        """Mains lost for ``seconds``, then back (the devices reset)."""
+        self.power_off()
+        await asyncio.sleep(seconds)
+        self.power_on()
 
     async def _settle_loop(self) -> None:
         while True:
@@ -167,9 +205,11 @@ class SimulatedRack:
 
     def outlet_powered(self, pdu_id: str, outlet: int) -> bool:
         """Whether the outlet is energised now (what a BMC simulator follows)."""
+        if not self.powered:
+            return False
         pdu = self.pdu(pdu_id)
         pdu.settle()
         return pdu.is_on(outlet)
 
     async def play(self, steps: list[scenarios.FaultStep]) -> None:
-        await scenarios.play(steps, self._devices)
+        await scenarios.play(steps, self._devices, self)

@@ -7,6 +7,11 @@
     seconds = 0.8
 
 The whole file is validated before anything runs; every problem names its step.
+
+Device ``"rack"`` takes the rack-wide faults: ``power_off`` (mains lost: every device
+and BMC goes dark), ``power_on`` (mains back: every device boots from scratch, outlets
+off but the protected ones, the switch on its factory VLANs), and ``power_cut`` with
+``seconds``, which is the two of them that far apart.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.sim.snmp import values as v
 from agent.sim.snmp.device import SimDevice
@@ -25,6 +30,17 @@ from agent.sim.snmp.pdu import PduModel
 from agent.sim.snmp.switch import SwitchModel
 from agent.sim.snmp.ups import UpsModel
 from agent.sim.snmp.values import Tag, Value, parse_oid
+
+RACK = "rack"
+RACK_FAULTS = ("power_off", "power_on", "power_cut")
+
+
+class RackPower(Protocol):
+    """What rack-wide faults act on (the simulated rack)."""
+
+    def power_off(self) -> None: ...
+
+    def power_on(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -112,9 +128,12 @@ FAULTS: dict[str, tuple[tuple[str, ...], Callable[[SimDevice, Mapping[str, Any]]
 def load_scenario(path: Path, device_ids: set[str]) -> list[FaultStep]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, RecursionError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"scenario {path}: cannot read it: {exc}") from exc
-    return parse_steps(raw.get("step", []), device_ids, str(path))
+    steps = raw.get("step", [])
+    if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+        raise ValueError(f"scenario {path}: write each step as a [[step]] table")
+    return parse_steps(steps, device_ids, str(path))
 
 
 def parse_steps(
@@ -128,14 +147,32 @@ def parse_steps(
         at, device, fault = raw.get("at", 0.0), raw.get("device"), raw.get("fault")
         if not isinstance(at, int | float) or at < 0:
             problems.append(f"{where}.at: {at!r} must be seconds >= 0")
-        if device not in device_ids:
-            problems.append(f"{where}.device: {device!r} is not in the rack ({sorted(device_ids)})")
-        if fault not in FAULTS:
-            problems.append(f"{where}.fault: {fault!r} is not one of {sorted(FAULTS)}")
+        if device == RACK:
+            if fault not in RACK_FAULTS:
+                problems.append(
+                    f"{where}.fault: {fault!r} is not a rack-wide fault; use one of {RACK_FAULTS}"
+                )
+            elif fault == "power_cut":
+                seconds = params.get("seconds")
+                if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                    problems.append(f"{where}.seconds: {seconds!r}: give the cut's length, >= 0")
+                else:
+                    when = float(at) if isinstance(at, int | float) else 0.0
+                    steps.append(FaultStep(when, RACK, "power_off"))
+                    steps.append(FaultStep(when + float(seconds), RACK, "power_on"))
+                continue
         else:
-            missing = [name for name in FAULTS[fault][0] if name not in params]
-            if missing:
-                problems.append(f"{where}: fault {fault!r} needs {missing}")
+            if device not in device_ids:
+                problems.append(
+                    f"{where}.device: {device!r} is not in the rack ({sorted(device_ids)}, "
+                    f"or {RACK!r} for rack-wide faults)"
+                )
+            if fault not in FAULTS:
+                problems.append(f"{where}.fault: {fault!r} is not one of {sorted(FAULTS)}")
+            else:
+                missing = [name for name in FAULTS[fault][0] if name not in params]
+                if missing:
+                    problems.append(f"{where}: fault {fault!r} needs {missing}")
         steps.append(
             FaultStep(
                 float(at) if isinstance(at, int | float) else 0.0, str(device), str(fault), params
@@ -150,12 +187,20 @@ def apply_step(device: SimDevice, step: FaultStep) -> None:
     FAULTS[step.fault][1](device, step.params)
 
 
-async def play(steps: list[FaultStep], devices: Mapping[str, SimDevice]) -> None:
-    """Apply each step at its time (event-loop time, measured from the call)."""
+async def play(
+    steps: list[FaultStep], devices: Mapping[str, SimDevice], rack: RackPower | None = None
+) -> None:
+    """Apply each step at its time (event-loop time, measured from the call). Devices are
+    looked up when their step comes, so a device rebuilt by a power cut gets the fault."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     for step in steps:
         delay = start + step.at - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        apply_step(devices[step.device], step)
+        if step.device == RACK:
+            if rack is None:
+                raise ValueError(f"{step.fault}: rack-wide faults need the simulated rack")
+            getattr(rack, step.fault)()
+        else:
+            apply_step(devices[step.device], step)

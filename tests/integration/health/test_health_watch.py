@@ -39,7 +39,8 @@ async def poll_all(watch: HealthWatch) -> None:
 async def test_every_sensor_kind_is_read_and_normalised(lab: Lab) -> None:
     bus = Bus()
     sub = bus.subscribe()
-    async with HealthWatch(lab.config(), bus) as watch:
+    # A telemetry interval below the poll interval: every poll's readings are published.
+    async with HealthWatch(lab.config(), bus, telemetry_interval=1e-3) as watch:
         await poll_all(watch)
         snapshot = watch.snapshot()
         cycles = {d: sum(r.ok for r in p.polls) for d, p in watch.pollers.items()}
