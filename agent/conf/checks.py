@@ -284,14 +284,8 @@ def _check_mqtt_and_keys(c: RackConfig, out: list[str]) -> None:
 
 
 def _check_command_bounds(c: RackConfig, out: list[str]) -> None:
+    # The numeric bounds (above 0, at most a day) are in agent/conf/ranges.py.
     m = c.mqtt
-    for name in ("command_max_skew", "command_max_lifetime", "command_max_age"):
-        value = float(getattr(m, name))
-        if not 0 < value <= 86400:
-            out.append(
-                f"mqtt.{name}: {value:.0f} s; give a duration above 0 and at most a day "
-                "(a signed command must not stay usable for long)"
-            )
     base = f"{m.prefix}/{c.rack.site}/{c.rack.id}".split("/")
     reply = (m.reply_prefix or f"{m.prefix}/ars").split("/")
     if any(not level or any(ch in level for ch in "+#\x00") for level in reply):

@@ -92,6 +92,9 @@ RANGES: dict[tuple[type[Any], str], Range | None] = {
     (s.Mqtt, "inflight_window"): Range(1, 65535, "QoS 1 publishes awaiting PUBACK"),
     (s.Mqtt, "telemetry_interval"): INTERVAL,
     (s.Mqtt, "command_max_skew"): TIMEOUT,
+    # A signed command must not stay usable for long: at most a day, in each bound.
+    (s.Mqtt, "command_max_lifetime"): TIMEOUT,
+    (s.Mqtt, "command_max_age"): TIMEOUT,
     (s.Mqtt, "approval_window"): TIMEOUT,
     (s.Mqtt, "refusal_audit_burst"): Range(1, 10_000, "refusals audited one by one"),
     (s.Mqtt, "refusal_audit_per_minute"): Range(0, 10_000, "refusals a minute", above_lo=True),
