@@ -34,8 +34,8 @@ class Range:
 
     def describe(self, seconds: bool) -> str:
         unit = "s" if seconds else ""
-        low = f"more than {self.lo:g}{unit}" if self.above_lo else f"{self.lo:g}{unit}"
-        return f"give {low} to {self.hi:g}{unit} ({self.what})"
+        low = f"more than {self.lo:.12g}{unit}" if self.above_lo else f"{self.lo:.12g}{unit}"
+        return f"give {low} to {self.hi:.12g}{unit} ({self.what})"
 
 
 UDP_PORT = Range(1, 65535, "a UDP port")
@@ -152,7 +152,8 @@ def _check(record: type[Any], field: str, value: float, where: str) -> list[str]
     if bounds is None or bounds.admits(value):
         return []
     seconds = isinstance(value, Duration)
-    shown = f"{float(value):g}s" if seconds else f"{value:g}"
+    # Whole numbers in full (a year is 31536000s, not 3.1536e+07s); fractions as given.
+    shown = f"{float(value):.12g}s" if seconds else f"{value:.12g}"
     return [f"{where}: {shown} is out of range; {bounds.describe(seconds)}"]
 
 
