@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from agent.devices.ups import UPS_FAMILIES, UpsDriver
+from agent.devices.ups import UpsDriver
 from agent.health.readers.ups import UpsSummary
 from agent.power.ups_policy import UpsPolicy
 from agent.sim.snmp import RecordingSpec, SimulatedRack, UpsSpec
@@ -181,20 +181,6 @@ def _specs(tmp: Path) -> list[RecordingSpec]:
 async def rack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SimulatedRack]:
     async with SimulatedRack(_specs(tmp_path_factory.mktemp("ups-families"))) as served:
         yield served
-
-
-def test_the_families_list_ends_with_the_generic_ups_mib() -> None:
-    keys = [f.key for f in UPS_FAMILIES]
-    assert keys[-1] == "rfc1628"
-    assert len(set(keys)) == len(keys)
-    for family in UPS_FAMILIES:
-        assert family.sentinels, family.key
-        for obj in (*family.sentinels, *family.scalars()):
-            assert "::" in obj.mib, (family.key, obj)
-            assert all(arc.isdigit() for arc in obj.oid.split(".")), (family.key, obj.oid)
-        for table in (*family.input_lines, *family.output_lines):
-            assert "::" in table.mib
-            assert all("::" in col.mib for col in table.columns().values())
 
 
 async def test_apc_smart_ups_on_battery_with_its_not_supported_values(
