@@ -1,7 +1,8 @@
 """Synthetic fleet traffic for the board's benchmark: N racks, each publishing what a
 real rack publishes (agent/report/payloads.py): a retained birth status, one telemetry
 batch per device every period (a 24-outlet PDU's batch is about 2.5 kB), and events,
-each with the rack's boot id and a per-boot sequence shared by events and telemetry.
+each with the rack's boot id and a per-boot sequence per stream (the events topic, each
+telemetry topic), as real racks number them (docs/protocol.md).
 
 Bounded in count and time; loopback brokers only by default. Publishing goes through
 the MQTT adapter (one connection, QoS 0, as the racks' telemetry may be).
@@ -136,7 +137,8 @@ class SimulatedRack:
     site: str
     rack: str
     boot_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    seq: int = 0
+    seq: int = 0  # the events stream
+    telemetry_seq: dict[str, int] = field(default_factory=dict)  # per telemetry topic
 
     @property
     def base(self) -> str:
@@ -158,13 +160,13 @@ class SimulatedRack:
         )
 
     def telemetry(self, device: str, rng: random.Random) -> bytes:
-        self.seq += 1
+        seq = self.telemetry_seq[device] = self.telemetry_seq.get(device, 0) + 1
         now = time.time()
         data = {"device": device, "ts": now, "state": "ok", "readings": _readings(device, rng)}
         return msgspec.json.encode(
             TelemetryBatch(
                 boot_id=self.boot_id,
-                seq=self.seq,
+                seq=seq,
                 ts=now,
                 device=device,
                 kind="telemetry.batch",
