@@ -54,6 +54,7 @@ from gufo.snmp.aio import SnmpSession
 from agent.adapters import snmp_walk
 from agent.adapters.snmp_types import (
     AUTH_PROTOCOLS,
+    MESSAGE_RESERVE,
     MISSING,
     PRIV_PROTOCOLS,
     AuthProtocol,
@@ -74,6 +75,7 @@ from agent.adapters.snmp_types import (
     expect_bytes,
     expect_int,
     expect_oid,
+    varbind_octets,
 )
 from agent.adapters.snmp_walk import SyncSnmpSession, WalkThreads
 from agent.cancel import delivered
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_PROTOCOLS",
+    "MESSAGE_RESERVE",
     "MISSING",
     "PRIV_PROTOCOLS",
     "AuthProtocol",
@@ -106,6 +109,7 @@ __all__ = [
     "expect_bytes",
     "expect_int",
     "expect_oid",
+    "varbind_octets",
 ]
 
 log = logging.getLogger(__name__)
