@@ -10,8 +10,9 @@ Objects (Q-BRIDGE under 1.3.6.1.2.1.17.7.1.4, BRIDGE-MIB under 1.3.6.1.2.1.17):
 - dot1qPvid ``.5.1.1.P``: indexed by bridge port.
 - ifAdminStatus ``1.3.6.1.2.1.2.2.1.7.I`` (up 1, down 2) and ifOperStatus ``.8.I``.
 
-The order of the writes is the vendor profile's (`qbridge_quirks`), computed by
-`qbridge_stages`; this module only turns them into OIDs and values.
+The order of the writes and how they share SET PDUs is the vendor profile's
+(`qbridge_quirks`), computed by `qbridge_stages`; this module only turns them into OIDs
+and values, and measures them for the PDU size.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.adapters.snmp import (
+    MESSAGE_RESERVE,
     Gauge,
     Integer,
     OctetString,
@@ -27,13 +29,14 @@ from agent.adapters.snmp import (
     expect_bytes,
     expect_int,
     expect_oid,
+    varbind_octets,
 )
 from agent.conf.schema import Switch
 from agent.devices.switch import mibs, portlist
 from agent.devices.switch.driver import Culprit, SwitchDiff
 from agent.devices.switch.model import ActualSwitch
 from agent.devices.switch.qbridge_quirks import QBridgeProfile, profile_for
-from agent.devices.switch.qbridge_stages import Write, plan_writes
+from agent.devices.switch.qbridge_stages import Write, pack, plan_writes
 from agent.devices.switch.snmp_session import SnmpSwitch
 from agent.errors import NegativeReply, ProtocolError
 
@@ -180,15 +183,20 @@ class QBridgeDriver(SnmpSwitch):
         profile = await self._detect()
         await self._port_map()
         self._touched = {}
-        for stage in plan_writes(diff, profile):
-            varbinds = []
-            for write in stage.writes:
-                oid, value = self._varbind(write, profile)
+        varbinds: dict[Write, tuple[str, SetValue]] = {}
+
+        def size(write: Write) -> int:
+            varbinds[write] = self._varbind(write, profile)
+            return varbind_octets(*varbinds[write])
+
+        budget = profile.max_message_octets - MESSAGE_RESERVE
+        for pdu in pack(plan_writes(diff, profile), profile, size, budget):
+            chunk = []
+            for write in pdu.writes:
+                oid, value = varbinds[write]
                 self._touched[oid] = _ports_of(write, diff)
-                varbinds.append((oid, value))
-            for start in range(0, len(varbinds), profile.max_varbinds):
-                chunk = varbinds[start : start + profile.max_varbinds]
-                await self._set(stage.stage, chunk)
+                chunk.append((oid, value))
+            await self._set(pdu.label, chunk)
         for vid in diff.create_vlans:
             self._lengths.setdefault(vid, self._length(vid))
 
