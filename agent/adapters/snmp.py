@@ -294,13 +294,7 @@ class SnmpClient:
             check_oid(oid)
         if not varbinds:
             return
-        self._check_open()
-        if self._writer is None:
-            # Lazy: pysnmp is only loaded by processes that write.
-            from agent.adapters.snmp_write import SnmpWriter  # noqa: PLC0415
-
-            self._writer = SnmpWriter(self.target)
-        writer = self._writer
+        writer = self._writer_for_use()
         attempts = self.target.retries + 1 if retry else 1
         for attempt in range(attempts):
             async with self._slots:
@@ -315,7 +309,26 @@ class SnmpClient:
                     return
             await self._pause(attempt, f"SET {_summary([o for o, _ in varbinds])}")
 
+    async def prepare_writes(self, oid: str = "1.3.6.1.2.1.1.3.0") -> None:
+        """Get the SET path ready, so that the first write costs what the others do:
+        loads the SET library and sends one GET of ``oid`` (sysUpTime.0 by default)
+        through it with the write credentials (see ``SnmpWriter.prime``)."""
+        check_oid(oid)
+        writer = self._writer_for_use()
+        async with self._slots:
+            self.stats.requests += 1
+            await writer.prime(oid)
+
     # --- machinery ---------------------------------------------------------------------
+
+    def _writer_for_use(self) -> SnmpWriter:
+        self._check_open()
+        if self._writer is None:
+            # Lazy: pysnmp is only loaded by processes that write.
+            from agent.adapters.snmp_write import SnmpWriter  # noqa: PLC0415
+
+            self._writer = SnmpWriter(self.target)
+        return self._writer
 
     async def _read(self, what: str, attempt_once: Callable[[], Awaitable[T]]) -> T:
         """``attempt_once()`` with our retry loop, bound and error translation."""
