@@ -52,3 +52,23 @@ async def test_isolating_a_restored_rack_sends_at_most_1_5x_the_minimum_pdus(
     assert_quarantined(lab.switch.port_states())
     pdus = lab.switch.set_pdus - sent
     assert pdus <= MAX_RATIO * minimum, f"{pdus} SET PDUs for a minimum of {minimum}"
+
+
+async def test_the_manager_prepares_the_write_path_without_writing(lab: Lab) -> None:
+    from agent.adapters.snmp_write import _ENGINES  # noqa: PLC0415 - the adapter's own count
+
+    async with NetworkManager(lab.config, lab.bus, reconcile=False) as manager:
+        await manager.ready()
+        assert _ENGINES.in_use() == 1  # the SET library is loaded, its engine made
+        assert manager.drivers["tor-1"].requests == 1  # one GET through it
+        assert lab.switch.set_pdus == 0
+        assert not lab.rack.set_log.entries("tor-1", "set")
+
+
+async def test_a_silent_switch_does_not_keep_the_manager_from_opening(lab: Lab) -> None:
+    lab.switch.faults.silent = True
+    async with NetworkManager(lab.config, lab.bus, reconcile=False) as manager:
+        await manager.ready()  # the prepared path timed out and was only logged
+        lab.switch.faults.silent = False
+        report = await manager.isolate_now("test button")
+        assert report.verified, report.problems()
