@@ -54,6 +54,7 @@ from gufo.snmp.aio import SnmpSession
 from agent.adapters import snmp_walk
 from agent.adapters.snmp_types import (
     AUTH_PROTOCOLS,
+    MESSAGE_RESERVE,
     MISSING,
     PRIV_PROTOCOLS,
     AuthProtocol,
@@ -74,6 +75,7 @@ from agent.adapters.snmp_types import (
     expect_bytes,
     expect_int,
     expect_oid,
+    varbind_octets,
 )
 from agent.adapters.snmp_walk import SyncSnmpSession, WalkThreads
 from agent.cancel import delivered
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_PROTOCOLS",
+    "MESSAGE_RESERVE",
     "MISSING",
     "PRIV_PROTOCOLS",
     "AuthProtocol",
@@ -106,6 +109,7 @@ __all__ = [
     "expect_bytes",
     "expect_int",
     "expect_oid",
+    "varbind_octets",
 ]
 
 log = logging.getLogger(__name__)
@@ -290,13 +294,7 @@ class SnmpClient:
             check_oid(oid)
         if not varbinds:
             return
-        self._check_open()
-        if self._writer is None:
-            # Lazy: pysnmp is only loaded by processes that write.
-            from agent.adapters.snmp_write import SnmpWriter  # noqa: PLC0415
-
-            self._writer = SnmpWriter(self.target)
-        writer = self._writer
+        writer = self._writer_for_use()
         attempts = self.target.retries + 1 if retry else 1
         for attempt in range(attempts):
             async with self._slots:
@@ -311,7 +309,26 @@ class SnmpClient:
                     return
             await self._pause(attempt, f"SET {_summary([o for o, _ in varbinds])}")
 
+    async def prepare_writes(self, oid: str = "1.3.6.1.2.1.1.3.0") -> None:
+        """Get the SET path ready, so that the first write costs what the others do:
+        loads the SET library and sends one GET of ``oid`` (sysUpTime.0 by default)
+        through it with the write credentials (see ``SnmpWriter.prime``)."""
+        check_oid(oid)
+        writer = self._writer_for_use()
+        async with self._slots:
+            self.stats.requests += 1
+            await writer.prime(oid)
+
     # --- machinery ---------------------------------------------------------------------
+
+    def _writer_for_use(self) -> SnmpWriter:
+        self._check_open()
+        if self._writer is None:
+            # Lazy: pysnmp is only loaded by processes that write.
+            from agent.adapters.snmp_write import SnmpWriter  # noqa: PLC0415
+
+            self._writer = SnmpWriter(self.target)
+        return self._writer
 
     async def _read(self, what: str, attempt_once: Callable[[], Awaitable[T]]) -> T:
         """``attempt_once()`` with our retry loop, bound and error translation."""

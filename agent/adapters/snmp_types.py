@@ -248,3 +248,41 @@ def as_text(value: Value) -> str | None:
     if isinstance(value, Missing):
         return None
     return str(value)
+
+
+# What an SNMP message adds around its varbind list, at most: for SNMPv3 the global
+# header and USM parameters with the longest keys (SNMP_MAX_MSG_V3_HDRS of net-snmp plus
+# engine id, user name, a SHA-512 MAC and a salt) and the scoped PDU's context; for v2c a
+# community of up to 240 octets. A PDU whose varbinds take ``max_message - MESSAGE_RESERVE``
+# octets fits in a message (and its response) of ``max_message``.
+MESSAGE_RESERVE = 300
+
+
+def _ber_length(n: int) -> int:
+    """Octets of a BER tag and length for ``n`` octets of content."""
+    return 2 if n < 0x80 else 2 + (n.bit_length() + 7) // 8
+
+
+def _ber_unsigned(n: int) -> int:
+    return n.bit_length() // 8 + 1  # a leading zero octet when the top bit is set
+
+
+def varbind_octets(oid: str, value: SetValue) -> int:
+    """The BER-encoded size of one varbind of a SET (and of its response)."""
+    arcs = [int(a) for a in oid.split(".")]
+    content = 1 + sum(max(1, (a.bit_length() + 6) // 7) for a in arcs[2:])
+    size = _ber_length(content) + content
+    match value:
+        case Integer(v):
+            n = max(1, (v.bit_length() + 8) // 8)  # signed, two's complement
+        case Gauge(v) | TimeTicks(v):
+            n = _ber_unsigned(v)
+        case OctetString(v):
+            n = len(v)
+        case Oid(v):
+            parts = [int(a) for a in v.split(".")]
+            n = 1 + sum(max(1, (a.bit_length() + 6) // 7) for a in parts[2:])
+        case IpAddress():
+            n = 4
+    size += _ber_length(n) + n
+    return _ber_length(size) + size

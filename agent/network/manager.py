@@ -26,7 +26,7 @@ from typing import Any, Self
 
 from agent.bus import Bus
 from agent.conf.schema import RackConfig
-from agent.devices.switch.driver import SwitchDriver
+from agent.devices.switch.driver import PreparesWrites, SwitchDriver
 from agent.devices.switch.model import DesiredSwitch, Phase, SwitchVerify, VerifyReport, compare
 from agent.errors import AgentError, PolicyRefusal, VerifyError
 from agent.network.apply import Applied, apply_switch, shut_ports, unsafe_ports
@@ -87,12 +87,17 @@ class NetworkManager:
         self._stack = contextlib.AsyncExitStack()
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._prepared: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         async with contextlib.AsyncExitStack() as stack:
             for driver in self.drivers.values():
                 await stack.enter_async_context(driver)
             self._tg = await stack.enter_async_context(asyncio.TaskGroup())
+            self._prepared = self._tg.create_task(
+                self._prepare_writes(), name="network-prepare-writes"
+            )
+            self._tasks.append(self._prepared)
             if self._reconcile:
                 self._tasks.append(
                     self._tg.create_task(reconcile_loop(self), name="network-reconcile")
@@ -113,6 +118,27 @@ class NetworkManager:
         self._tasks.clear()
         self._tg = None
         await self._stack.__aexit__(exc_type, exc, tb)
+
+    async def ready(self) -> None:
+        """Wait until the drivers' write paths are prepared (started on opening, in the
+        background; a failure there is only logged, the first write then pays it)."""
+        if self._prepared is not None:
+            await asyncio.shield(self._prepared)
+
+    async def _prepare_writes(self) -> None:
+        """So that an emergency isolation does not load the SET library first: each
+        driver that can prepares its write path, the switches at once."""
+
+        async def one(switch_id: str, driver: PreparesWrites) -> None:
+            try:
+                async with asyncio.timeout(self.budget_s):
+                    await driver.prepare_writes()
+            except (TimeoutError, AgentError) as exc:
+                log.info("%s: write path not prepared ahead (%s)", switch_id, exc)
+
+        await asyncio.gather(
+            *(one(i, d) for i, d in self.drivers.items() if isinstance(d, PreparesWrites))
+        )
 
     # --- the public operations -----------------------------------------------------
 

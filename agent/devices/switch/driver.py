@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from agent.devices.switch.model import ActualSwitch, DesiredSwitch, PortChange, compare
 
@@ -84,3 +84,12 @@ class SwitchDriver(Protocol):
     def requests(self) -> int:
         """Requests sent to the device so far (reads and writes), for benchmarks."""
         ...
+
+
+@runtime_checkable
+class PreparesWrites(Protocol):
+    """A driver whose first write costs more than the others (a library to load, a
+    session to set up) and that can pay it ahead, without changing the device. The
+    network manager calls it when it opens, so an emergency does not pay it."""
+
+    async def prepare_writes(self) -> None: ...

@@ -10,15 +10,18 @@ Objects (Q-BRIDGE under 1.3.6.1.2.1.17.7.1.4, BRIDGE-MIB under 1.3.6.1.2.1.17):
 - dot1qPvid ``.5.1.1.P``: indexed by bridge port.
 - ifAdminStatus ``1.3.6.1.2.1.2.2.1.7.I`` (up 1, down 2) and ifOperStatus ``.8.I``.
 
-The order of the writes is the vendor profile's (`qbridge_quirks`), computed by
-`qbridge_stages`; this module only turns them into OIDs and values.
+The order of the writes and how they share SET PDUs is the vendor profile's
+(`qbridge_quirks`), computed by `qbridge_stages`; this module only turns them into OIDs
+and values, and measures them for the PDU size.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from agent.adapters.snmp import (
+    MESSAGE_RESERVE,
     Gauge,
     Integer,
     OctetString,
@@ -27,13 +30,14 @@ from agent.adapters.snmp import (
     expect_bytes,
     expect_int,
     expect_oid,
+    varbind_octets,
 )
 from agent.conf.schema import Switch
 from agent.devices.switch import mibs, portlist
 from agent.devices.switch.driver import Culprit, SwitchDiff
 from agent.devices.switch.model import ActualSwitch
 from agent.devices.switch.qbridge_quirks import QBridgeProfile, profile_for
-from agent.devices.switch.qbridge_stages import Write, plan_writes
+from agent.devices.switch.qbridge_stages import Write, pack, plan_writes
 from agent.devices.switch.snmp_session import SnmpSwitch
 from agent.errors import NegativeReply, ProtocolError
 
@@ -123,23 +127,35 @@ class QBridgeDriver(SnmpSwitch):
         egress: dict[int, frozenset[int]] = {}
         untagged: dict[int, frozenset[int]] = {}
         active: set[int] = set()
-        for oid, value in await snmp.walk(ROW_STATUS):
+        # Every column at once: the client keeps to the device's max_in_flight, and a
+        # read costs the round trips of its longest column instead of the sum of all.
+        (
+            status_rows,
+            egress_rows,
+            untagged_rows,
+            pvid_rows,
+            admin_rows,
+            oper_rows,
+        ) = await asyncio.gather(
+            *(snmp.walk(c) for c in (ROW_STATUS, EGRESS, UNTAGGED, PVID, IF_ADMIN, IF_OPER))
+        )
+        for oid, value in status_rows:
             if expect_int(device, oid, value) == ACTIVE:
                 active.add(_index(oid, ROW_STATUS)[0])
-        for column, into in ((EGRESS, egress), (UNTAGGED, untagged)):
-            for oid, value in await snmp.walk(column):
+        for column, rows, into in (
+            (EGRESS, egress_rows, egress),
+            (UNTAGGED, untagged_rows, untagged),
+        ):
+            for oid, value in rows:
                 vid = _index(oid, column)[0]
                 raw = expect_bytes(device, oid, value)
                 self._lengths[vid] = max(self._lengths.get(vid, 0), len(raw))
                 into[vid] = portlist.decode(raw) if vid in active else frozenset()
-        pvid = {
-            _index(oid, PVID)[0]: expect_int(device, oid, value)
-            for oid, value in await snmp.walk(PVID)
-        }
+        pvid = {_index(oid, PVID)[0]: expect_int(device, oid, value) for oid, value in pvid_rows}
         admin: dict[int, bool] = {}
         oper: dict[int, bool] = {}
-        for column, into2 in ((IF_ADMIN, admin), (IF_OPER, oper)):
-            for oid, value in await snmp.walk(column):
+        for column, rows, into2 in ((IF_ADMIN, admin_rows, admin), (IF_OPER, oper_rows, oper)):
+            for oid, value in rows:
                 port = port_of.get(_index(oid, column)[0])
                 if port is not None:
                     into2[port] = expect_int(device, oid, value) == UP
@@ -180,15 +196,20 @@ class QBridgeDriver(SnmpSwitch):
         profile = await self._detect()
         await self._port_map()
         self._touched = {}
-        for stage in plan_writes(diff, profile):
-            varbinds = []
-            for write in stage.writes:
-                oid, value = self._varbind(write, profile)
+        varbinds: dict[Write, tuple[str, SetValue]] = {}
+
+        def size(write: Write) -> int:
+            varbinds[write] = self._varbind(write, profile)
+            return varbind_octets(*varbinds[write])
+
+        budget = profile.max_message_octets - MESSAGE_RESERVE
+        for pdu in pack(plan_writes(diff, profile), profile, size, budget):
+            chunk = []
+            for write in pdu.writes:
+                oid, value = varbinds[write]
                 self._touched[oid] = _ports_of(write, diff)
-                varbinds.append((oid, value))
-            for start in range(0, len(varbinds), profile.max_varbinds):
-                chunk = varbinds[start : start + profile.max_varbinds]
-                await self._set(stage.stage, chunk)
+                chunk.append((oid, value))
+            await self._set(pdu.label, chunk)
         for vid in diff.create_vlans:
             self._lengths.setdefault(vid, self._length(vid))
 

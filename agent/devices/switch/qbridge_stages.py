@@ -8,6 +8,7 @@ are written. Ports the config does not manage keep their bits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +31,18 @@ class Write:
 class StageWrites:
     stage: Stage
     writes: tuple[Write, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pdu:
+    """One SET PDU: the writes of one or more consecutive stages, in stage order."""
+
+    stages: tuple[Stage, ...]
+    writes: tuple[Write, ...]
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.stages)
 
 
 class _Planner:
@@ -123,6 +136,57 @@ def plan_writes(diff: SwitchDiff, profile: QBridgeProfile) -> list[StageWrites]:
         if writes:
             result.append(StageWrites(stage, tuple(writes)))
     return result
+
+
+ALONE: frozenset[Stage] = frozenset({"shut", "open"})
+
+
+def pack(
+    stages: Sequence[StageWrites],
+    profile: QBridgeProfile,
+    size: Callable[[Write], int],
+    budget: int,
+) -> list[Pdu]:
+    """The stages' writes as SET PDUs, in order: a new PDU at every stage of the
+    profile's ``breaks`` (whether it has writes or not, so a dependency across an empty
+    stage still gets its break), around ``shut`` and ``open``, when the PDU would pass
+    ``max_varbinds`` or ``budget`` octets of varbinds (``size`` of each write), and when
+    an object is written again (a PDU sets each object once)."""
+    present = {s.stage: s.writes for s in stages}
+    out: list[Pdu] = []
+    names: list[Stage] = []
+    writes: list[Write] = []
+    objects: set[tuple[str, int]] = set()
+    used = 0
+
+    def flush() -> None:
+        nonlocal used
+        if writes:
+            out.append(Pdu(tuple(dict.fromkeys(names)), tuple(writes)))
+        names.clear()
+        writes.clear()
+        objects.clear()
+        used = 0
+
+    for stage in profile.order:
+        if stage in profile.breaks or stage in ALONE:
+            flush()
+        for write in present.get(stage, ()):
+            octets = size(write)
+            if (
+                len(writes) >= profile.max_varbinds
+                or (writes and used + octets > budget)
+                or (write.kind, write.key) in objects
+            ):
+                flush()
+            names.append(stage)
+            writes.append(write)
+            objects.add((write.kind, write.key))
+            used += octets
+        if stage in ALONE:
+            flush()
+    flush()
+    return out
 
 
 def lower_bound(diff: SwitchDiff) -> tuple[int, int]:

@@ -36,6 +36,10 @@ class SnmpSwitch:
         if client is not None:
             await client.__aexit__(exc_type, exc, tb)
 
+    async def prepare_writes(self) -> None:
+        """Ready the SET path (one GET of sysUpTime through it): see `PreparesWrites`."""
+        await self._snmp.prepare_writes()
+
     @property
     def requests(self) -> int:
         return self._snmp.stats.requests

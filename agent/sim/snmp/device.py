@@ -73,6 +73,7 @@ class SimDevice:
         self.sys_contact = "clean-room drill team"
         self.sys_location = "mobile clean room"
         self._boot = clock()
+        self.set_pdus = 0  # SET requests received (one per PDU, refused ones included)
         if system_group:
             self._add_system_group()
 

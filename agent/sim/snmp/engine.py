@@ -259,6 +259,7 @@ class _DeviceInstrumentation(instrum.AbstractMibInstrumController):  # type: ign
     def write_variables(self, *var_binds: Any, **context: Any) -> list[tuple[Any, Any]]:
         device = self._device
         device.settle()
+        device.set_pdus += 1
         commits = []
         for idx, (name, raw) in enumerate(var_binds):
             oid = tuple(name)

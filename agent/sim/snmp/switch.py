@@ -145,6 +145,8 @@ class SwitchModel(SimDevice):
         self._observers.append(callback)
 
     def _changed(self) -> None:
+        if not self._observers:
+            return  # nobody to tell: the states of every port are not worth computing
         states = self.port_states()
         for callback in self._observers:
             callback(states)

@@ -18,7 +18,14 @@ from agent.devices.switch.qbridge_quirks import (
     QBridgeProfile,
     profile_for,
 )
-from agent.devices.switch.qbridge_stages import StageWrites, lower_bound, plan_writes
+from agent.devices.switch.qbridge_stages import (
+    Pdu,
+    StageWrites,
+    Write,
+    lower_bound,
+    pack,
+    plan_writes,
+)
 from agent.network.plan import Layout, plan
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,12 +44,20 @@ def factory() -> ActualSwitch:
     )
 
 
-def replay(start: ActualSwitch, stages: list[StageWrites]) -> ActualSwitch:
-    """Apply the writes as an RFC 4363 agent would, refusing what it refuses."""
+def replay(start: ActualSwitch, stages: list[StageWrites] | list[Pdu]) -> ActualSwitch:
+    """Apply the writes as an RFC 4363 agent would, refusing what it refuses: each PDU
+    is checked against the state before it (RFC 3416 4.2.5), then applied."""
     egress = {v: set(p) for v, p in start.egress.items()}
     untagged = {v: set(p) for v, p in start.untagged.items()}
     pvid, admin = dict(start.pvid), dict(start.admin_up)
     for stage in stages:
+        seen_before = {v: set(p) for v, p in egress.items()}
+        for w in stage.writes:
+            if w.kind == "pvid":
+                assert w.value in seen_before, f"PVID {w.value} names a VLAN not yet created"
+            if w.kind == "untagged":
+                assert isinstance(w.value, frozenset)
+                assert w.value <= seen_before.get(w.key, set()), "untagged outside egress"
         for w in stage.writes:
             if w.kind == "create":
                 egress[w.key], untagged[w.key] = set(), set()
@@ -121,3 +136,50 @@ def test_profile_must_shut_first_and_open_last() -> None:
     with pytest.raises(ValueError, match="starting with 'shut'"):
         QBridgeProfile("bad", (), ("create", "shut", "pvid", "leave", "join-egress",
                                     "join-untagged", "open"))  # fmt: skip
+
+
+def size(write: Write) -> int:
+    return 20 if write.kind in ("admin", "pvid", "create") else 26
+
+
+@pytest.mark.parametrize("profile", [GENERIC, MEMBERSHIP_FIRST], ids=lambda p: p.name)
+@pytest.mark.parametrize("phase", ["quarantine", "restore", "drill"])
+@pytest.mark.parametrize("budget", [40, 200, 1172])
+def test_packed_pdus_reach_the_plan_with_each_pdu_checked_against_the_state_before(
+    profile: QBridgeProfile, phase: str, budget: int
+) -> None:
+    want = plan(DEMO, Layout(phase))["tor-1"]  # type: ignore[arg-type]
+    stages = plan_writes(make_diff(want, factory()), profile)
+    pdus = pack(stages, profile, size, budget)
+    assert [w for p in pdus for w in p.writes] == [w for s in stages for w in s.writes]
+    for pdu in pdus:  # shut and open travel alone; a PDU sets an object once
+        assert pdu.stages in (("shut",), ("open",)) or not {"shut", "open"} & set(pdu.stages)
+        assert len({(w.kind, w.key) for w in pdu.writes}) == len(pdu.writes)
+        assert len(pdu.writes) == 1 or sum(map(size, pdu.writes)) <= budget
+    assert make_diff(want, replay(factory(), pdus)).empty
+
+
+def test_generic_isolation_needs_four_pdus_the_minimum_and_a_shut_of_its_own() -> None:
+    want = plan(DEMO, Layout("quarantine"))["tor-1"]
+    diff = make_diff(want, factory())
+    pdus = pack(plan_writes(diff, GENERIC), GENERIC, size, 1172)
+    assert [p.label for p in pdus] == ["shut", "create", "pvid+leave+join-egress", "join-untagged"]
+    assert len(pdus) <= 1.5 * lower_bound(diff)[0]
+    assert 24 in {w.key for w in pdus[0].writes}  # the hospital uplink, shut alone first
+    # PVID moves before (or with) any membership change, never after it.
+    third = [w.kind for w in pdus[2].writes]
+    assert third.index("egress") > max(i for i, k in enumerate(third) if k == "pvid")
+
+
+def test_membership_first_keeps_one_pdu_per_stage() -> None:
+    want = plan(DEMO, Layout("quarantine"))["tor-1"]
+    pdus = pack(plan_writes(make_diff(want, factory()), MEMBERSHIP_FIRST), MEMBERSHIP_FIRST,
+                size, 1172)  # fmt: skip
+    assert all(len(p.stages) == 1 for p in pdus)
+
+
+def test_a_profile_must_break_between_dependent_stages() -> None:
+    with pytest.raises(ValueError, match="needs 'create' applied first"):
+        QBridgeProfile("bad", (), GENERIC.order, breaks=frozenset({"join-untagged"}))
+    with pytest.raises(ValueError, match="needs 'join-egress' applied first"):
+        QBridgeProfile("bad", (), GENERIC.order, breaks=frozenset({"pvid"}))
