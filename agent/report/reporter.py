@@ -33,6 +33,7 @@ from agent.adapters.mqtt import (
 )
 from agent.bus import Bus, Event
 from agent.errors import StoreError
+from agent.read_tally import READ_AUDIT_INTERVAL
 from agent.record import Record
 from agent.report import anchor
 from agent.report.commands import CommandRunner
@@ -67,6 +68,8 @@ class ReportSettings:
     telemetry_qos: int = 1
     refusal_audit_burst: int = 20
     refusal_audit_per_minute: float = 6.0
+    read_audit_interval: float = READ_AUDIT_INTERVAL
+    """Reads are counted and audited as one ``command.reads`` entry this often."""
 
 
 class Reporter:
