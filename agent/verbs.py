@@ -106,8 +106,10 @@ VERBS: Final[tuple[Verb, ...]] = (
     Verb("network.release", "leave emergency isolation: to safe hold, still quarantined",
          "admin", (Arg("reason", "string", "why, for the audit log", required=True),),
          two_person=True, cli="cleanroom net release --reason ..."),
-    Verb("network.connect", "join the clean VLAN to the hospital uplink", "admin",
-         two_person=True),
+    Verb("network.connect", "join the clean VLAN to the hospital uplink, verified: from "
+         "operational to the connected state", "admin", (_REASON,), two_person=True),
+    Verb("network.disconnect", "take the hospital uplink down again, verified: from "
+         "connected back to operational", "operator", (_REASON,)),
     Verb("firmware.override", "accept one device's firmware outside the approved baseline",
          "admin", (Arg("device", "string", "the device id", required=True),
                    Arg("version", "string", "the firmware version it reports", required=True),

@@ -113,6 +113,7 @@ def test_the_protocol_verb_table_gives_each_verb_its_summary_and_arguments() -> 
     assert "`reason` (string, required)" in skip
     assert rows["power.down"].endswith("| admin | yes | action | yes |")
     assert rows["status.get"].endswith("| none | observer | no | read | no |")
+    assert rows["network.disconnect"].endswith("| operator | no | action | yes |")
 
 
 def test_reads_are_named_in_the_registry_and_change_nothing() -> None:
