@@ -1,5 +1,5 @@
 """The operator's side: a step that fails with on_failure = "ask" waits for a decision
-given on the local console; the emergency button isolates from operational; a drill on
+given on the local console; the emergency button isolates (from connected); a drill on
 the simulated rack writes its report; every console action is audited with the user; an
 approved uplink shows as connected and a disconnect brings the rack back to operational."""
 
