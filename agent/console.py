@@ -6,6 +6,11 @@ A unix socket beside the store (``console.sock``, mode 0660, so only root and th
 "error": "..."}``. No signature is asked: the file permissions and the kernel's peer
 credentials (SO_PEERCRED) identify the local user, who is recorded in the audit log as
 ``local:<user>``. The verbs are the same as the signed MQTT commands (lifecycle/verbs.py).
+
+Every action is audited (``console.command``, then ``console.refused`` if it fails); a
+read (``read=True`` in agent/verbs.py, what ``cleanroom status`` or ``health`` poll) is
+counted instead and the count audited as one ``console.reads`` entry per interval and
+when the console closes; a read that fails is audited as ``console.refused`` as before.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 import pwd
 import socket
 import struct
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +31,8 @@ from typing import Any, Self
 
 from agent.bus import Bus
 from agent.errors import AgentError, EnvironmentMissing
+from agent.read_tally import READ_AUDIT_INTERVAL, ReadTally
+from agent.verbs import is_read
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +79,20 @@ def _parse(line: bytes) -> tuple[str, dict[str, Any]] | str:
 class Console:
     """``async with Console(path, handlers, bus):`` serves the local console socket."""
 
-    def __init__(self, path: Path, handlers: Mapping[str, Any], bus: Bus) -> None:
+    def __init__(
+        self,
+        path: Path,
+        handlers: Mapping[str, Any],
+        bus: Bus,
+        *,
+        read_interval: float = READ_AUDIT_INTERVAL,
+    ) -> None:
         self.path = path
         self.handlers = handlers
         self.bus = bus
+        self.read_interval = read_interval
+        self.reads = ReadTally()
+        self._reads_task: asyncio.Task[None] | None = None
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> Self:
@@ -96,6 +114,11 @@ class Console:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        if self._reads_task is not None:
+            self._reads_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reads_task
+        self._emit_reads()  # what was counted since the last entry is in no other record
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
@@ -124,9 +147,11 @@ class Console:
                 "ok": False,
                 "error": f"unknown verb {verb!r}; known: {', '.join(sorted(self.handlers))}",
             }
-        self.bus.emit(
-            "console.command", "console", category="audit", actor=actor, verb=verb, args=args
-        )
+        read = is_read(verb)
+        if not read:
+            self.bus.emit(
+                "console.command", "console", category="audit", actor=actor, verb=verb, args=args
+            )
         try:
             result = await handler(LocalCommand(verb=verb, args=args, key_id=actor))
         except AgentError as exc:
@@ -139,7 +164,24 @@ class Console:
                 reason=str(exc),
             )
             return {"ok": False, "error": str(exc)}
+        if read:
+            self._count_read(actor, verb)
         return {"ok": True, "result": result}
+
+    def _count_read(self, actor: str, verb: str) -> None:
+        self.reads.add(actor, verb, ok=True, ts=time.time())
+        if self._reads_task is None:
+            self._reads_task = asyncio.create_task(self._reads_later(), name="console.reads")
+
+    async def _reads_later(self) -> None:
+        await asyncio.sleep(self.read_interval)
+        self._reads_task = None
+        self._emit_reads()
+
+    def _emit_reads(self) -> None:
+        detail = self.reads.take()
+        if detail is not None:
+            self.bus.emit("console.reads", "console", category="audit", actor="console", **detail)
 
 
 async def request(path: Path, verb: str, args: dict[str, Any], timeout: float = 30.0) -> Any:  # noqa: ASYNC109 - a CLI call's own budget

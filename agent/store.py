@@ -204,22 +204,35 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
-    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def transaction(
+        self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True
+    ) -> T:
         """Run ``fn(conn)`` atomically; when this returns, the change is durable.
 
         The whole transaction runs on the store thread, so a cancellation of the caller
         cannot leave it half done: the thread finishes (commit or rollback) regardless.
+
+        ``durable=False`` commits without an fsync (``synchronous=NORMAL`` in WAL mode):
+        the change survives the agent being killed, and a power cut loses it or keeps it
+        whole; the next durable transaction makes it durable too. For what a polling
+        supervisor writes per read (a read's nonce), never for an action or the audit.
         """
         conn = self._require_conn()
 
         def run() -> T:
-            conn.execute("BEGIN IMMEDIATE")
+            if not durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=FULL")
             return result
 
         try:

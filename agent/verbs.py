@@ -41,6 +41,11 @@ class Verb:
     two_person: bool = False  # over MQTT: an approval signed by a second key
     console: bool = True  # the local console serves it (the operator at the rack)
     cli: str = ""  # the `cleanroom` command that sends it, when there is one
+    read: bool = False
+    """Read-only: changes nothing on the rack. A read is not audited one by one (a
+    polling supervisor would grow the audit log without bound): reads are counted per
+    actor and verb and audited as one summary entry per interval (docs/protocol.md,
+    "Reads"). Every other verb is audited one by one."""
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this verb's ``args`` object."""
@@ -61,15 +66,17 @@ _FORCE = Arg("force", "boolean", "local console only: switch a protected outlet 
 _TARGET = Arg("target", "string", "a device id (hv-1) or one outlet as PDU:OUTLET", required=True)
 
 VERBS: Final[tuple[Verb, ...]] = (
-    Verb("status.get", "the retained status, now", "observer", console=False),
-    Verb("outbox.stats", "the durable outbox's counters", "observer", console=False),
-    Verb("alarms.get", "the active alarms", "observer"),
+    Verb("status.get", "the retained status, now", "observer", console=False, read=True),
+    Verb("outbox.stats", "the durable outbox's counters", "observer", console=False,
+         read=True),
+    Verb("alarms.get", "the active alarms", "observer", read=True),
     Verb("health.snapshot", "every device's poll state, last readings and tables, and the "
-         "active alarms, as the running agent sees them", "observer", cli="cleanroom health"),
+         "active alarms, as the running agent sees them", "observer", cli="cleanroom health",
+         read=True),
     Verb("audit.head", "the audit chain's head (id and hash) and its length", "observer",
-         cli="cleanroom audit verify"),
+         cli="cleanroom audit verify", read=True),
     Verb("runbook.status", "lifecycle state, steps waiting for a decision, prompts",
-         "observer", cli="cleanroom status"),
+         "observer", cli="cleanroom status", read=True),
     Verb("runbook.start", "start the arrival and restore again from safe hold", "operator",
          cli="cleanroom runbook run"),
     Verb("runbook.retry", "retry a step waiting for a decision", "operator", (_STEP,),
@@ -93,14 +100,16 @@ VERBS: Final[tuple[Verb, ...]] = (
     Verb("power.down", "the staged power-down of the rack (a lifecycle state)", "admin",
          (_REASON,), two_person=True, cli="cleanroom power down"),
     Verb("network.status", "the network layout the agent keeps: rack phase, devices moved",
-         "observer", cli="cleanroom net show"),
+         "observer", cli="cleanroom net show", read=True),
     Verb("network.isolate", "EMERGENCY: hold the rack isolated (quarantine, uplinks down)",
          "operator", (_REASON,), cli="cleanroom net isolate"),
     Verb("network.release", "leave emergency isolation: to safe hold, still quarantined",
          "admin", (Arg("reason", "string", "why, for the audit log", required=True),),
          two_person=True, cli="cleanroom net release --reason ..."),
-    Verb("network.connect", "join the clean VLAN to the hospital uplink", "admin",
-         two_person=True),
+    Verb("network.connect", "join the clean VLAN to the hospital uplink, verified: from "
+         "operational to the connected state", "admin", (_REASON,), two_person=True),
+    Verb("network.disconnect", "take the hospital uplink down again, verified: from "
+         "connected back to operational", "operator", (_REASON,)),
     Verb("firmware.override", "accept one device's firmware outside the approved baseline",
          "admin", (Arg("device", "string", "the device id", required=True),
                    Arg("version", "string", "the firmware version it reports", required=True),
@@ -111,6 +120,27 @@ VERBS: Final[tuple[Verb, ...]] = (
 )  # fmt: skip
 
 REGISTRY: Final[dict[str, Verb]] = {verb.name: verb for verb in VERBS}
+READ_VERBS: Final[frozenset[str]] = frozenset(v.name for v in VERBS if v.read)
+
+
+def is_read(verb: str) -> bool:
+    """True for a registered read-only verb; an unknown verb is never a read."""
+    spec = REGISTRY.get(verb)
+    return spec is not None and spec.read
+
+
+def check_registry(verbs: tuple[Verb, ...]) -> None:
+    """Refuse a registry that calls a verb a read while it needs a second person or a
+    role above observer (checked when this module loads)."""
+    for verb in verbs:
+        if verb.read and (verb.two_person or verb.role != "observer"):
+            raise AssertionError(
+                f"agent/verbs.py: {verb.name} is a read, so it needs no second person and "
+                "an observer may run it; if it changes the rack, it is not a read"
+            )
+
+
+check_registry(VERBS)
 _PY: Final[dict[str, type | tuple[type, ...]]] = {
     "string": str,
     "number": (int, float),

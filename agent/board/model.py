@@ -112,7 +112,10 @@ class FleetModel:
     def _status(self, key: RackKey, status: Status) -> None:
         detail = self._detail(key)
         if detail.was_online is not status.online:
-            detail.online_since = self.clock() if status.online else status.ts
+            # The will carries no time (the rack cannot know when it is published):
+            # offline since we heard it.
+            offline_at = self.clock() if status.ts is None else status.ts
+            detail.online_since = self.clock() if status.online else offline_at
             detail.was_online = status.online
         if status.online:
             detail.devices = dict(status.devices)

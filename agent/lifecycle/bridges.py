@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from agent.devices.switch.model import PHASES, Phase
-from agent.errors import AgentError
+from agent.errors import AgentError, PolicyRefusal
 from agent.lifecycle.journal import Journal
 from agent.network.manager import NetworkManager
+from agent.network.plan import Layout
 from agent.power.manager import PowerManager
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,39 @@ class NetworkBridge:
     def __init__(self, manager: NetworkManager, journal: Journal) -> None:
         self.manager = manager
         self.journal = journal
+        self._before_uplink: Layout | None = None  # the layout `disconnect` goes back to
+
+    # --- the hospital uplink ----------------------------------------------------------
+    # Not journaled as a phase: after a restart the rack comes back without the uplink
+    # (joining it again needs a new two-person approval), in the layout before it.
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.manager.layout.phase == "connected")
+
+    async def connect(self, approvals: tuple[str, ...]) -> tuple[bool, str]:
+        before = self.manager.layout
+        report = await self.manager.enter_phase("connected", approvals=approvals)
+        self._before_uplink = self._before_uplink or before
+        if not report.verified:
+            _, down = await self.disconnect()
+            raise PolicyRefusal(
+                "network: the hospital uplink did not verify ("
+                + "; ".join(report.problems())
+                + f"); it was taken down again ({down})"
+            )
+        return True, f"hospital uplink up, verified on {len(report.switches)} switch(es)"
+
+    async def disconnect(self) -> tuple[bool, str]:
+        layout = self._before_uplink or Layout("operational")
+        try:
+            await self.manager.enter_phase(layout.phase)
+            for device, phase in sorted(layout.devices.items()):
+                await self.manager.enter_phase(phase, [device])
+        except AgentError as exc:
+            return False, f"the uplink is down, but the layout did not verify: {exc}"
+        self._before_uplink = None
+        return True, f"hospital uplink down, verified; the rack is back in {layout.phase}"
 
     async def isolate(self) -> tuple[bool, str]:
         try:

@@ -35,6 +35,9 @@ from agent.lifecycle.verify import Loss, Verifier, backoff, policies, recovery_s
 log = logging.getLogger(__name__)
 
 SOURCE = "lifecycle"
+# States whose entry does not take the hospital uplink down first: connected itself, and
+# the two that quarantine the whole rack at once (uplink included).
+_UPLINK_STATES = frozenset({State.CONNECTED, State.ISOLATED, State.SAFE_HOLD})
 
 
 class Network(Protocol):
@@ -47,6 +50,13 @@ class Network(Protocol):
     async def hold(self, reason: str) -> tuple[bool, str]: ...
 
     def release(self) -> None: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def connect(self, approvals: tuple[str, ...]) -> tuple[bool, str]: ...
+
+    async def disconnect(self) -> tuple[bool, str]: ...
 
 
 class Power(Protocol):
@@ -181,6 +191,37 @@ class Lifecycle:
             self.post(Event.RELEASE, actor=actor, reason=reason)
         return str(self.state)
 
+    async def connect(
+        self, *, actor: str, reason: str, approvals: tuple[str, ...]
+    ) -> tuple[bool, str]:
+        """Join the hospital uplink (network.connect, two-person approved): from
+        operational only, the uplink up and verified, then the connected state. Refused
+        (nothing switched) in any other state."""
+        self._refuse_unless(Event.CONNECT, actor)
+        verified, summary = await self.network.connect(approvals)
+        refusal = self.post(Event.CONNECT, actor=actor, reason=reason)
+        if refusal is not None:  # the state moved on while the switches were written
+            _, down = await self.network.disconnect()
+            raise PolicyRefusal(f"{refusal}; the uplink was taken down again ({down})")
+        return verified, summary
+
+    async def disconnect(self, *, actor: str, reason: str) -> tuple[bool, str]:
+        """Leave the hospital uplink (network.disconnect): the uplink down and the clean
+        VLAN as before the connection, read back, then operational again."""
+        self._refuse_unless(Event.DISCONNECT, actor)
+        verified, summary = await self.network.disconnect()
+        # Verified or not, the uplink is down: a failed read-back put the rack in
+        # quarantine, where operational's verification finds what no longer answers.
+        self.post(Event.DISCONNECT, actor=actor, reason=reason)
+        return verified, summary
+
+    def _refuse_unless(self, event: Event, actor: str) -> None:
+        row = self._check(self.state, event)
+        if isinstance(row, Refusal):
+            self.bus.emit("lifecycle.refused", SOURCE, category="audit", state=self.state,
+                          event=event, actor=actor, reason=row.reason)  # fmt: skip
+            raise PolicyRefusal(row.reason)
+
     async def wait_for(self, *states: State) -> State:
         while self.state not in states:
             self._changed.clear()
@@ -228,7 +269,9 @@ class Lifecycle:
             await self.journal.write("transition", self.state, "resumed")
             await self.network.resume()
             held = self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN)
-            if self.state in (State.OPERATIONAL, State.DEGRADED) and not held:
+            if self.state in (State.OPERATIONAL, State.DEGRADED, State.CONNECTED) and not held:
+                # Connected too: the network part comes back without the uplink (joining
+                # it needs a new two-person approval), so the rack is not connected now.
                 # The rack may have changed behind a stopped controller: verify it first.
                 await self._enter(
                     State.RECOVERING,
@@ -272,6 +315,12 @@ class Lifecycle:
                 )
                 if outside not in done:
                     await self._hold(f"{event} refused: {row.reason}")
+                elif event is Event.CONNECT and self.network.connected:
+                    # The state moved on between the connect's check and now: the uplink
+                    # must not stay up in a state that does not say so.
+                    verified, summary = await self.network.disconnect()
+                    self.bus.emit("lifecycle.uplink_down", SOURCE, category="event",
+                                  state=self.state, verified=verified, summary=summary)  # fmt: skip
                 continue
             await self._enter(row.target, reason or row.reason, actor, event)
 
@@ -309,8 +358,15 @@ class Lifecycle:
     # --- entry actions ---------------------------------------------------------------------
 
     async def _entry_action(self, state: State) -> Outcome | None:
+        if state not in _UPLINK_STATES and self.network.connected:
+            # Leaving connected other than by disconnect (an application lost, a
+            # power-down): the uplink goes down first, read back.
+            verified, summary = await self.network.disconnect()
+            self.bus.emit("lifecycle.uplink_down", SOURCE, category="event", state=state,
+                          verified=verified, summary=summary)  # fmt: skip
         handler = {
             State.OPERATIONAL: self._operational,
+            State.CONNECTED: self._verify,
             State.DEGRADED: self._degraded,
             State.RECOVERING: self._recovering,
             State.ARRIVAL: self._arrival,

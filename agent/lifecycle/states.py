@@ -22,6 +22,7 @@ class State(StrEnum):
     POWER_UP = "power_up"
     RESTORE = "restore"
     OPERATIONAL = "operational"
+    CONNECTED = "connected"  # operational, with the hospital uplink up (two-person approved)
     DEGRADED = "degraded"
     RECOVERING = "recovering"
     SAFE_HOLD = "safe_hold"
@@ -54,6 +55,8 @@ class Event(StrEnum):
     WORKLOAD_LOST = "workload_lost"  # an application stopped answering, a server lost power
     WORKLOAD_BACK = "workload_back"  # every application answers again
     RECOVERY_FAILED = "recovery_failed"  # retries spent, or an application's policy is hold
+    CONNECT = "connect"  # the hospital uplink is up and verified (network.connect)
+    DISCONNECT = "disconnect"  # the hospital uplink is down again, verified (network.disconnect)
 
 
 # Guards: a name the machine evaluates, and what a refusal by it means for the operator.
@@ -88,6 +91,7 @@ _ACTIVE = (
     S.POWER_UP,
     S.RESTORE,
     S.OPERATIONAL,
+    S.CONNECTED,
     S.DEGRADED,
     S.RECOVERING,
     S.DRILL,
@@ -119,6 +123,18 @@ TABLE: tuple[Transition, ...] = (
     _t(S.DEGRADED, E.WORKLOAD_LOST, S.RECOVERING, "an application stopped answering"),
     _t(S.RECOVERING, E.WORKLOAD_BACK, S.OPERATIONAL, "every application answers again"),
     _t(S.RECOVERING, E.RECOVERY_FAILED, S.SAFE_HOLD, "recovery failed or waits for an operator"),
+    # The hospital uplink: joined from operational only (two-person approved), left back
+    # to operational by an explicit disconnect. Connected keeps verifying: a lost
+    # application takes the uplink down before recovery; emergency isolation, a UPS or a
+    # power-down leave it like any active state (below).
+    _t(S.OPERATIONAL, E.CONNECT, S.CONNECTED, "the hospital uplink is up and verified"),
+    _t(S.CONNECTED, E.DISCONNECT, S.OPERATIONAL, "the hospital uplink is down again, verified"),
+    _t(
+        S.CONNECTED,
+        E.WORKLOAD_LOST,
+        S.RECOVERING,
+        "an application stopped answering: the uplink goes down before recovery",
+    ),
     # Safe hold: isolated, waiting for a person.
     _t(S.SAFE_HOLD, E.OPERATOR_RETRY, S.SELFTEST, "operator asked to try the arrival again"),
     _t(S.SAFE_HOLD, E.DRILL_START, S.DRILL, "operator started a drill", guard="drill_enabled"),
@@ -175,7 +191,8 @@ REFUSALS: dict[Event, str] = {
     E.POWER_FAILED: "no power-up is running",
     E.RESTORED: "no restore is running",
     E.RESTORE_FAILED: "no restore or drill is running",
-    E.DEGRADE: "degradation only applies while operational",
+    E.DEGRADE: "degradation only applies while operational (while connected, the alarm is "
+    "published and the state follows once disconnected)",
     E.RECOVERED: "the rack is not degraded",
     E.UPS_CRITICAL: "a shutdown is already under way",
     E.SHUTDOWN_REQUESTED: "a shutdown is already under way",
@@ -186,11 +203,14 @@ REFUSALS: dict[Event, str] = {
     E.ISOLATE_NOW: "the rack is shutting down; the isolation is applied and held, and the "
     "rack does not come back up until it is released",
     E.RELEASE: "the rack is not in emergency isolation",
-    E.DRILL_START: "a drill starts from safe hold or operational only",
+    E.DRILL_START: "a drill starts from safe hold or operational only (disconnect first)",
     E.DRILL_DONE: "no drill is running",
     E.WORKLOAD_LOST: "applications are verified only while operational or degraded",
     E.WORKLOAD_BACK: "no recovery is running",
     E.RECOVERY_FAILED: "no recovery is running",
+    E.CONNECT: "the hospital uplink is joined from operational only (every application "
+    "verified, no degrading alarm, no emergency isolation)",
+    E.DISCONNECT: "the rack is not connected to the hospital uplink",
 }
 
 INITIAL = State.ARRIVAL

@@ -263,13 +263,20 @@ def _rack(
         return {"released": True, "reason": reason, "state": state}
 
     async def network_connect(cmd: Request) -> Any:
-        approvals = {cmd.key_id, *cmd.approved_by}
-        report = await network.enter_phase("connected", (), approvals=tuple(sorted(approvals)))
-        return {
-            "phase": "connected",
-            "verified": bool(getattr(report, "verified", False)),
-            "approved_by": sorted(approvals),
-        }
+        # The network part wants two different names (the signer and the approver) and
+        # refuses fewer, whoever calls it.
+        approvals = tuple(sorted({cmd.key_id, *cmd.approved_by}))
+        reason = str(cmd.args.get("reason") or f"uplink asked by {actor(cmd)}")
+        verified, summary = await machine.connect(
+            actor=actor(cmd), reason=reason, approvals=approvals
+        )
+        return {"connected": True, "verified": verified, "summary": summary,
+                "approved_by": list(approvals)}  # fmt: skip
+
+    async def network_disconnect(cmd: Request) -> Any:
+        reason = str(cmd.args.get("reason") or f"uplink down asked by {actor(cmd)}")
+        verified, summary = await machine.disconnect(actor=actor(cmd), reason=reason)
+        return {"connected": False, "verified": verified, "summary": summary}
 
     return {
         "power.on": _power("on"),
@@ -279,6 +286,7 @@ def _rack(
         "network.isolate": network_isolate,
         "network.release": network_release,
         "network.connect": network_connect,
+        "network.disconnect": network_disconnect,
     }
 
 

@@ -62,7 +62,8 @@ def asyncapi() -> dict[str, Any]:
                 "address": "cleanroom/v1/{site}/{rack}/status",
                 "parameters": rack,
                 "description": "QoS 1, retained. Birth on every connect with the full "
-                "snapshot; the will sets online false.",
+                "snapshot; the will says online false, with ts, as_of_seq, state and outbox null "
+                "(docs/protocol.md, The will).",
                 "messages": {"status": {"payload": ref["Status"]}},
             },
             "events": {

@@ -66,14 +66,17 @@ class Board:
 
     def _status(self, row: RackRow, status: Status) -> None:
         row.online = status.online
-        row.state = status.state
+        if status.state is not None:  # the will does not know the state: keep the last
+            row.state = status.state
         row.version = status.version
         row.alarms = [f"{a.device}:{a.name}" for a in status.alarms]
-        row.backlog = status.outbox.backlog
-        row.thinned = status.outbox.thinned
+        if status.outbox is not None:
+            row.backlog = status.outbox.backlog
+            row.thinned = status.outbox.thinned
         if status.boot_id != row.boot_id:
             row.boot_id, row.last_seq = status.boot_id, row.seqs.get(status.boot_id, 0)
-        row.last_seen = self.clock() if status.online else status.ts
+        # Offline: the rack's own time of its last word, else (the will) when we heard.
+        row.last_seen = self.clock() if status.online or status.ts is None else status.ts
 
     def _event(self, row: RackRow, event: StreamEvent) -> None:
         """Gaps are counted per boot on the events stream only (telemetry topics number

@@ -5,6 +5,10 @@ within a rate (`refusal_limit`), as a count past it. An
 accepted command is answered ``accepted`` at once, then runs as its own task in the
 Reporter's TaskGroup (a long action neither blocks the intake nor dies with a
 connection); its outcome is audited and answered ``result`` or ``failed``.
+
+A read (``read=True`` in agent/verbs.py) is checked the same way and its nonce spent, but
+without an fsync and without audit entries of its own: it is counted (`agent.read_tally`)
+and the count is audited as one ``command.reads`` entry per interval.
 """
 
 from __future__ import annotations
@@ -12,15 +16,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from agent.adapters.mqtt import Inbound
 from agent.errors import AgentError, CommandRefused
+from agent.read_tally import ReadTally
 from agent.report.intake import Command, Intake
 from agent.report.payloads import Reply, ReplyStatus
 from agent.report.refusal_limit import RefusalLimiter
+from agent.verbs import is_read
 
 if TYPE_CHECKING:
     from agent.report.reporter import Reporter
@@ -38,6 +45,8 @@ class CommandRunner:
             settings.refusal_audit_burst, settings.refusal_audit_per_minute, wall=reporter.clock
         )
         self._summary: asyncio.Task[None] | None = None
+        self.reads = ReadTally()
+        self._reads_task: asyncio.Task[None] | None = None
 
     def _reply(
         self,
@@ -79,29 +88,47 @@ class CommandRunner:
             command = checked.command
             now = rep.clock()
 
-            def admit(conn: sqlite3.Connection) -> None:
-                Intake.admit(conn, command.key_id, command.nonce, checked.expires_at, now)
-                rep.recorder.audit_in(
-                    conn,
-                    actor=f"remote:{command.key_id}",
-                    action="command.accepted",
-                    ts=now,
-                    detail={
-                        "verb": command.verb,
-                        "args": command.args,
-                        "nonce": command.nonce,
-                        "role": command.role,
-                        "approved_by": list(command.approved_by),
-                    },
+            if is_read(command.verb):
+                # A read changes nothing: its nonce is spent (no replay) without an
+                # fsync, and it is counted rather than audited (see _count_read).
+                await rep.outbox.store.transaction(
+                    lambda conn: Intake.admit(
+                        conn, command.key_id, command.nonce, checked.expires_at, now
+                    ),
+                    durable=False,
                 )
-
-            await rep.recorder.commit(admit)
+            else:
+                await rep.recorder.commit(self._admit_action(command, checked.expires_at, now))
         except CommandRefused as refusal:
             await self._refuse(inbound, verb, refusal)
             return
         self.accepted += 1
         await rep.reply(inbound, self._reply(verb=verb, nonce=command.nonce, status="accepted"))
         rep.spawn(self._run(inbound, command), name=f"report.command.{verb}")
+
+    def _admit_action(
+        self, command: Command, expires_at: int, now: float
+    ) -> Callable[[sqlite3.Connection], None]:
+        """The nonce and the ``command.accepted`` audit entry, in one transaction."""
+        rep = self.reporter
+
+        def admit(conn: sqlite3.Connection) -> None:
+            Intake.admit(conn, command.key_id, command.nonce, expires_at, now)
+            rep.recorder.audit_in(
+                conn,
+                actor=f"remote:{command.key_id}",
+                action="command.accepted",
+                ts=now,
+                detail={
+                    "verb": command.verb,
+                    "args": command.args,
+                    "nonce": command.nonce,
+                    "role": command.role,
+                    "approved_by": list(command.approved_by),
+                },
+            )
+
+        return admit
 
     async def _refuse(self, inbound: Inbound, verb: str, refusal: CommandRefused) -> None:
         rep = self.reporter
@@ -180,6 +207,18 @@ class CommandRunner:
             log.exception("report: handler for %r crashed", command.verb)
             status, reason, detail = "failed", "internal_error", f"{type(exc).__name__}: {exc}"
             result = None
+        reply = self._reply(
+            verb=command.verb,
+            nonce=command.nonce,
+            status=status,
+            reason=reason,
+            detail=detail,
+            result=result,
+        )
+        if is_read(command.verb):
+            self._count_read(command, ok=status == "result")
+            await rep.reply(inbound, reply)
+            return
         # The outcome is audited and answered at the same time: the requester need not
         # wait for the audit fsync, and the acceptance was made durable before acting.
         await asyncio.gather(
@@ -194,15 +233,23 @@ class CommandRunner:
                     "detail": detail[:1000],
                 },
             ),
-            rep.reply(
-                inbound,
-                self._reply(
-                    verb=command.verb,
-                    nonce=command.nonce,
-                    status=status,
-                    reason=reason,
-                    detail=detail,
-                    result=result,
-                ),
-            ),
+            rep.reply(inbound, reply),
         )
+
+    def _count_read(self, command: Command, *, ok: bool) -> None:
+        self.reads.add(f"remote:{command.key_id}", command.verb, ok=ok, ts=self.reporter.clock())
+        if self._reads_task is None:
+            self._reads_task = self.reporter.spawn(self._write_reads(), name="report.reads")
+
+    async def _write_reads(self) -> None:
+        """Audit the reads counted over one interval as one ``command.reads`` entry; on
+        the way out (agent stopping), at once: the count is in no other record."""
+        try:
+            await asyncio.sleep(self.reporter.settings.read_audit_interval)
+        finally:
+            self._reads_task = None
+            if (detail := self.reads.take()) is not None:
+                try:
+                    await self.reporter.record_audit("agent", "command.reads", detail)
+                except AgentError as exc:
+                    log.error("report: could not audit the read count: %s", exc)  # noqa: TRY400 - the cause is ours, no traceback needed

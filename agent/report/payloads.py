@@ -55,22 +55,36 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 class Status(msgspec.Struct, frozen=True, kw_only=True):
     """Retained on ``status``. The birth (sent on every connect) carries the full
-    snapshot; the will, set at connect time, says ``online: false``."""
+    snapshot. The will is handed to the broker when the session opens and published by
+    the broker when the session is lost, a moment the rack cannot know: it says
+    ``online: false`` and only what holds for the whole session (rack, site, boot id,
+    version, config digest, device key, ``session_at``); ``ts``, ``as_of_seq``, ``state``
+    and ``outbox`` are null and ``devices`` and ``alarms`` empty (the last state the rack
+    published is on ``events``; when it went offline is when the broker published the
+    will)."""
 
     rack: str
     site: str
     online: bool
     boot_id: str
-    as_of_seq: int
-    ts: float
+    as_of_seq: int | None
+    """The last ``seq`` of the events stream committed when this status was built; null
+    in the will (it reflects no moment of the stream)."""
+    ts: float | None
+    """When the rack built this status (Unix seconds); null in the will."""
+    session_at: float | None = None
+    """When the rack opened the MQTT session this status belongs to (Unix seconds, the
+    rack's clock): the same in the birth, every status of the session, and its will."""
     version: str = ""
     config_digest: str = ""
     device_key: str = ""
     """Base64 of the rack's Ed25519 device public key, which signs its audit heads."""
-    state: str = "unknown"
+    state: str | None = "unknown"
+    """The lifecycle state; null in the will."""
     devices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
     alarms: list[Alarm] = msgspec.field(default_factory=list)
-    outbox: OutboxStats = msgspec.field(default_factory=OutboxStats)
+    outbox: OutboxStats | None = msgspec.field(default_factory=OutboxStats)
+    """The outbox's counters; null in the will."""
 
 
 class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):

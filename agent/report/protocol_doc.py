@@ -3,7 +3,8 @@
 ``python -m agent.report.protocol_doc [--check] [PATH]`` rewrites what lies between the
 ``<!-- verbs:begin -->`` and ``<!-- verbs:end -->`` markers; ``--check`` exits 1 when
 the document differs from what the code generates (a test runs it), so the published
-verbs, roles and two-person rule cannot drift from what the intake enforces.
+verbs, their arguments, roles, two-person rule and whether they are reads cannot drift
+from the verb registry (agent/verbs.py) the intake and the handlers enforce.
 """
 
 from __future__ import annotations
@@ -11,25 +12,36 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agent.report.roles import DANGEROUS_VERBS, OBSERVER_VERBS, OPERATOR_VERBS
+from agent.verbs import VERBS, Arg, Verb
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 BEGIN, END = "<!-- verbs:begin -->", "<!-- verbs:end -->"
 
 
-def least_role(verb: str) -> str:
-    if verb in OBSERVER_VERBS:
-        return "observer"
-    return "operator" if verb in OPERATOR_VERBS else "admin"
+def _arg(arg: Arg) -> str:
+    need = "required" if arg.required else "optional"
+    return f"`{arg.name}` ({arg.type}, {need}): {arg.description}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _row(verb: Verb) -> str:
+    args = "<br>".join(_cell(_arg(a)) for a in verb.args) or "none"
+    return (
+        f"| `{verb.name}` | {_cell(verb.summary)} | {args} | {verb.role} | "
+        f"{'yes' if verb.two_person else 'no'} | {'read' if verb.read else 'action'} | "
+        f"{'yes' if verb.console else 'no'} |"
+    )
 
 
 def verb_table() -> str:
-    verbs = sorted(OPERATOR_VERBS | DANGEROUS_VERBS)
-    lines = ["| verb | least role | two people |", "|---|---|---|"]
-    lines += [
-        f"| `{verb}` | {least_role(verb)} | {'yes' if verb in DANGEROUS_VERBS else 'no'} |"
-        for verb in verbs
+    lines = [
+        "| verb | what it does | arguments | least role | two people | audited as | console |",
+        "|---|---|---|---|---|---|---|",
     ]
+    lines += [_row(verb) for verb in sorted(VERBS, key=lambda v: v.name)]
     return "\n".join(lines)
 
 

@@ -33,6 +33,7 @@ from agent.adapters.mqtt import (
 )
 from agent.bus import Bus, Event
 from agent.errors import StoreError
+from agent.read_tally import READ_AUDIT_INTERVAL
 from agent.record import Record
 from agent.report import anchor
 from agent.report.commands import CommandRunner
@@ -67,6 +68,8 @@ class ReportSettings:
     telemetry_qos: int = 1
     refusal_audit_burst: int = 20
     refusal_audit_per_minute: float = 6.0
+    read_audit_interval: float = READ_AUDIT_INTERVAL
+    """Reads are counted and audited as one ``command.reads`` entry this often."""
 
 
 class Reporter:
@@ -139,6 +142,7 @@ class Reporter:
         self._spawned: set[asyncio.Task[Any]] = set()
         self.connects = 0
         self.device_key: Ed25519PrivateKey | None = None
+        self.session_at: float | None = None  # when the current session was opened
 
     # --- public API ---------------------------------------------------------------------
 
@@ -201,6 +205,7 @@ class Reporter:
             boot_id=self.boot_id,
             as_of_seq=self.outbox.last_seq,
             ts=self.clock(),
+            session_at=self.session_at,
             version=self.version,
             config_digest=self.config_digest,
             device_key="" if self.device_key is None else public_b64(self.device_key),
@@ -284,7 +289,23 @@ class Reporter:
             await asyncio.sleep(self.settings.audit_head_interval)
 
     def _will(self) -> WillMessage:
-        status = self.build_status(online=False)
+        """Built as each session opens, published by the broker when it is lost: only
+        what holds for the whole session (docs/protocol.md, "The will")."""
+        self.session_at = self.clock()
+        status = Status(
+            rack=self.topics.rack,
+            site=self.topics.site,
+            online=False,
+            boot_id=self.boot_id,
+            as_of_seq=None,
+            ts=None,
+            session_at=self.session_at,
+            version=self.version,
+            config_digest=self.config_digest,
+            device_key="" if self.device_key is None else public_b64(self.device_key),
+            state=None,
+            outbox=None,
+        )
         return WillMessage(self.topics.status, msgspec.json.encode(status), qos=1, retain=True)
 
     async def _run_mqtt(self) -> None:

@@ -20,13 +20,14 @@ from agent.lifecycle.journal import Journal
 from agent.lifecycle.machine import Lifecycle
 from agent.lifecycle.steps.context import StepContext
 from agent.record import Record
+from agent.report import protocol_doc
 from agent.report.apidoc import DOCS, asyncapi, main
 from agent.report.reporter import Reporter
 from agent.report.roles import DANGEROUS_VERBS, ROLE_VERBS
 from agent.report.topics import Topics
 from agent.sim.testing import relocate
 from agent.store import Store
-from agent.verbs import REGISTRY, check_args
+from agent.verbs import READ_VERBS, REGISTRY, VERBS, Verb, check_args, check_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,6 +101,31 @@ def test_roles_and_the_published_contract_come_from_the_registry() -> None:
     # docs/asyncapi.yaml is exactly what asyncapi() generates (test_report_apidoc).
     assert main(["--check", str(DOCS)]) == 0
     assert set(asyncapi()["channels"]["command"]["x-verbs"]) == set(REGISTRY)
+
+
+def test_the_protocol_verb_table_gives_each_verb_its_summary_and_arguments() -> None:
+    table = protocol_doc.verb_table()
+    rows = {line.split(" | ")[0].strip("| `"): line for line in table.splitlines()[2:]}
+    assert set(rows) == set(REGISTRY)
+    skip = rows["runbook.skip"]
+    assert "skip a step waiting for a decision" in skip
+    assert "`step` (string, required): a runbook step id" in skip
+    assert "`reason` (string, required)" in skip
+    assert rows["power.down"].endswith("| admin | yes | action | yes |")
+    assert rows["status.get"].endswith("| none | observer | no | read | no |")
+    assert rows["network.disconnect"].endswith("| operator | no | action | yes |")
+
+
+def test_reads_are_named_in_the_registry_and_change_nothing() -> None:
+    assert {
+        "status.get", "outbox.stats", "alarms.get", "health.snapshot", "audit.head",
+        "runbook.status", "network.status",
+    } == READ_VERBS  # fmt: skip
+    assert not any(REGISTRY[v].two_person for v in READ_VERBS)
+    # A registry that called a two-person verb a read is refused when the module loads.
+    bad = Verb("power.down", "x", "admin", two_person=True, read=True)
+    with pytest.raises(AssertionError, match=r"power\.down is a read"):
+        check_registry((*VERBS, bad))
 
 
 def test_arguments_are_checked_against_the_registry() -> None:

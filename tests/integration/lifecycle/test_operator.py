@@ -1,10 +1,12 @@
 """The operator's side: a step that fails with on_failure = "ask" waits for a decision
-given on the local console; the emergency button isolates from operational; a drill on
-the simulated rack writes its report; every console action is audited with the user."""
+given on the local console; the emergency button isolates (from connected); a drill on
+the simulated rack writes its report; every console action is audited with the user; an
+approved uplink shows as connected and a disconnect brings the rack back to operational."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -18,7 +20,9 @@ from agent.console import request
 from agent.daemon import Daemon
 from agent.lifecycle.machine import Lifecycle
 from agent.lifecycle.states import State
+from agent.network.manager import NetworkManager
 from agent.report.audit import verify_store
+from agent.report.intake import Command
 from agent.sim.compose import SimRack
 from agent.sim.testing import relocate
 
@@ -81,7 +85,34 @@ async def test_a_step_that_asks_waits_for_the_console_and_skip_is_audited(
     assert answer["decision"] == "skip"
     async with asyncio.timeout(90):
         assert await machine.wait_for(State.OPERATIONAL, State.SAFE_HOLD) is State.OPERATIONAL
-    # The emergency button, from the console: the rack isolates and holds.
+    # The hospital uplink, as a two-person approved MQTT command reaches the handler:
+    # the published state says connected; a disconnect from the console takes it back.
+    assert daemon.context is not None
+    network = daemon.context.parts["network"]
+    assert isinstance(network, NetworkManager)
+    before = network.layout
+    handlers = daemon.context.parts["verbs"]
+    assert isinstance(handlers, dict)
+    connect = handlers["network.connect"]
+    approved = Command("network.connect", {}, "bob", "admin", "n1", approved_by=("carol",))
+    result = await connect(approved)
+    assert (result["connected"], result["verified"]) == (True, True), result
+    async with asyncio.timeout(10):
+        await machine.wait_for(State.CONNECTED)
+    assert network.layout.phase == "connected"
+    with pytest.raises(Exception, match="drill starts from safe hold or operational"):
+        await request(sock, "drill.start", {})
+    result = await request(sock, "network.disconnect", {"reason": "transfer done"})
+    assert (result["connected"], result["verified"]) == (False, True), result
+    async with asyncio.timeout(10):
+        await machine.wait_for(State.OPERATIONAL)
+    assert network.layout == before
+    assert (await network.verify()).verified
+    # Connected again, then the emergency button, from the console: the rack isolates
+    # (the uplink too) and holds.
+    await connect(dataclasses.replace(approved, nonce="n2"))
+    async with asyncio.timeout(10):
+        await machine.wait_for(State.CONNECTED)
     result = await request(sock, "network.isolate", {"reason": "suspicious traffic"})
     assert result["verified"] is True
     async with asyncio.timeout(30):
@@ -91,7 +122,6 @@ async def test_a_step_that_asks_waits_for_the_console_and_skip_is_audited(
     await request(sock, "network.release", {"reason": "false alarm"})
     async with asyncio.timeout(30):
         await machine.wait_for(State.SAFE_HOLD)
-    assert daemon.context is not None
     await asyncio.sleep(0.5)  # let the report part commit the audit entries
     rows = await daemon.context.store.call(
         lambda c: c.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()

@@ -133,11 +133,16 @@ async def test_will_marks_a_killed_agent_offline(mosquitto: Mosquitto, tmp_path:
     sub = Subscriber(mosquitto.port, [f"{BASE}/status"])
     await sub.start()
     proc = await asyncio.create_subprocess_exec(
-        *agent_command(tmp_path / "s.db", mosquitto.url, "boot-will"),
+        *agent_command(tmp_path / "s.db", mosquitto.url, "boot-will", "--emit", "3"),
         stdout=asyncio.subprocess.PIPE,
     )
     try:
         await sub.wait_for(lambda ms: any(m["json"]["online"] for m in ms), what="birth")
+        assert proc.stdout is not None
+        async with asyncio.timeout(20):
+            while b"emitted 3" not in await proc.stdout.readline():
+                pass
+        await asyncio.sleep(1.5)  # the session lives on after the events it committed
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         await sub.wait_for(lambda ms: not ms[-1]["json"]["online"], what="will")
@@ -149,5 +154,13 @@ async def test_will_marks_a_killed_agent_offline(mosquitto: Mosquitto, tmp_path:
     will = sub.messages[-1]["json"]
     assert will["boot_id"] == "boot-will"
     assert will["online"] is False
+    # It claims no time, no stream position, no state: the rack cannot know when the
+    # broker publishes it. What it says holds for the whole session.
+    assert (will["ts"], will["as_of_seq"], will["state"], will["outbox"]) == (None,) * 4
+    assert (will["devices"], will["alarms"]) == ({}, [])
+    birth = next(m["json"] for m in sub.messages if m["json"]["online"])
+    assert birth["session_at"] is not None
+    assert will["session_at"] == birth["session_at"]
+    assert will["device_key"] == birth["device_key"] != ""
     msgspec.json.decode(sub.messages[-1]["payload"])
     validate(sub.messages[-1])

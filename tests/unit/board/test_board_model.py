@@ -100,3 +100,19 @@ def test_port_roles_follow_the_network_phase() -> None:
     assert vlan_role("drill", "operational") == "quarantine"
     assert vlan_role("drill", "drill") == "drill"
     assert vlan_role("uplink", "connected") == "uplink"
+
+
+def test_the_will_keeps_the_last_state_and_dates_itself_from_receipt() -> None:
+    now = [100.0]
+    model = FleetModel("cleanroom/v1", clock=lambda: now[0])
+    model.update(f"{BASE}/status", _status(True, []))
+    will = Status(
+        rack="r1", site="chu", online=False, boot_id="b", as_of_seq=None, ts=None,
+        session_at=4.0, state=None, outbox=None,
+    )  # fmt: skip
+    now[0] = 250.0
+    model.update(f"{BASE}/status", msgspec.json.encode(will))
+    row = model.row(("chu", "r1"))
+    # Offline since the will was heard (it carries no time), still in its last state.
+    assert (row["online"], row["since"], row["state"]) == (False, 250.0, "restore")
+    assert model.rows.racks[("chu", "r1")].last_seen == 250.0
