@@ -116,3 +116,19 @@ def test_the_will_keeps_the_last_state_and_dates_itself_from_receipt() -> None:
     # Offline since the will was heard (it carries no time), still in its last state.
     assert (row["online"], row["since"], row["state"]) == (False, 250.0, "restore")
     assert model.rows.racks[("chu", "r1")].last_seen == 250.0
+
+
+def test_command_forms_are_the_verb_registry() -> None:
+    from agent.board.verbs import forms  # noqa: PLC0415
+    from agent.verbs import REGISTRY  # noqa: PLC0415
+
+    by_verb = {f["verb"]: f for f in forms()}
+    assert set(by_verb) == set(REGISTRY)
+    for name, verb in REGISTRY.items():
+        form = by_verb[name]
+        assert (form["role"], form["dangerous"]) == (verb.role, verb.two_person)
+        args = {a.name for a in verb.args} - {"force"}
+        assert set(form["schema"]["properties"]) == args, name
+        assert set(form["schema"]["required"]) <= args
+    assert "force" not in by_verb["power.off"]["schema"]["properties"]  # console only
+    assert "network.disconnect" in by_verb
