@@ -104,6 +104,17 @@ class Journal:
         if self.bus is not None:
             self.bus.publish(event)
 
+    async def since_transition(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(kind, phase, data)`` of the newest entered transition and every entry after
+        it, newest first (what happened in the current state, across restarts)."""
+        rows = await self.store.call(
+            lambda c: c.execute(
+                "SELECT kind, phase, data FROM journal WHERE id >= (SELECT max(id) FROM "
+                "journal WHERE kind = 'transition' AND phase = 'entered') ORDER BY id DESC"
+            ).fetchall()
+        )
+        return [(str(kind), str(phase), json.loads(data)) for kind, phase, data in rows]
+
     async def last_state(self) -> str | None:
         row = await self.store.call(
             lambda c: c.execute(

@@ -31,7 +31,14 @@ from agent.lifecycle.runbook import Decision, RunbookEngine, RunResult
 from agent.lifecycle.states import GUARDS, INITIAL, Event, Refusal, State, Transition, lookup
 from agent.lifecycle.steps.context import StepContext
 from agent.lifecycle.steps.registry import build_executors
-from agent.lifecycle.verify import Loss, Verifier, backoff, policies, recovery_steps
+from agent.lifecycle.verify import (
+    Loss,
+    Verifier,
+    backoff,
+    journaled_loss,
+    policies,
+    recovery_steps,
+)
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +302,9 @@ class Lifecycle:
             kind="lifecycle.transition", source=SOURCE, category="status",
             data={**said, "state": state},
         )  # fmt: skip
+        if state is State.RECOVERING and self.loss is not None:
+            # The outage, journaled with the transition: its downtime survives a restart.
+            said["outage"] = asdict(self.loss)
         # Journaled before the entry action starts: a crash from here on resumes in it.
         await self.journal.write("transition", state, "entered", announce=announce, **said)
         self.state = state
@@ -338,11 +348,15 @@ class Lifecycle:
     async def _recovering(self) -> Outcome:
         """Bring the lost applications back with the runbook's own steps, per their policy."""
         config, loss = self.config, self.loss
-        if loss is None:  # resumed after a restart: what answers now?
+        if loss is None:  # resumed after a restart: the outage journaled, or what answers now
+            loss = journaled_loss(await self.journal.since_transition())
+        if loss is None:
             failed = await self.verifier.probe()
             if not failed:
                 return Outcome(Event.WORKLOAD_BACK, "every application answers (re-verified)")
-            loss = self.loss = Loss(sorted(self.verifier.probes), time.time(), failed)
+            loss = Loss(sorted(failed), time.time(), failed)
+            await self.journal.write("outage", str(self.state), "found", **asdict(loss))
+        self.loss = loss
         apps = policies(config, loss.apps)
         held = [a.id for a in apps if a.recovery == "hold"]
         if held:
