@@ -114,6 +114,8 @@ class Record:
                 self.bus.publish(event, already=self._sub)
             self._committed_now([*pending, *events])
 
+        # The task's first step submits the transaction to the store thread; tasks step in
+        # the order they were scheduled, so a pump woken by a later event submits after it.
         task = asyncio.ensure_future(self.recorder.commit(write))
         task.add_done_callback(settled)  # runs before the caller resumes
         return await asyncio.shield(task)
