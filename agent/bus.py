@@ -37,6 +37,13 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     ts: float = msgspec.field(default_factory=time.time)
 
 
+def check_category(event: Event) -> None:
+    if event.category not in CATEGORIES:
+        raise ValueError(
+            f"event {event.kind!r}: category {event.category!r} is not one of {sorted(CATEGORIES)}"
+        )
+
+
 class Subscription:
     """One subscriber's queue. Iterate it with ``async for event in sub``."""
 
@@ -78,6 +85,13 @@ class Subscription:
     def get_nowait(self) -> Event | None:
         return self._items.popleft() if self._items else None
 
+    def put_back(self, events: list[Event]) -> None:
+        """Return events taken with `get_nowait` to the front of the queue, in order (a
+        commit that failed gives back what it took, so nothing is lost)."""
+        self._items.extendleft(reversed(events))
+        if self._items:
+            self._wakeup.set()
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -101,14 +115,13 @@ class Bus:
         self._subscribers.add(sub)
         return sub
 
-    def publish(self, event: Event) -> None:
-        if event.category not in CATEGORIES:
-            raise ValueError(
-                f"event {event.kind!r}: category {event.category!r} is not one "
-                f"of {sorted(CATEGORIES)}"
-            )
+    def publish(self, event: Event, *, already: Subscription | None = None) -> None:
+        """Deliver ``event`` to every subscriber but ``already``, the one that has it (the
+        record, which committed it with the journal entry it announces)."""
+        check_category(event)
         for sub in tuple(self._subscribers):
-            sub._put(event)
+            if sub is not already:
+                sub._put(event)
 
     def emit(self, kind: str, source: str, category: str = "event", **data: Any) -> Event:
         event = Event(kind=kind, source=source, data=data, category=category)

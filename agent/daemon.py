@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from agent import __version__
 from agent.adapters import systemd
 from agent.bus import Bus
+from agent.bus import Event as BusEvent
 from agent.conf import RackConfig, advice
 from agent.record import Record
 from agent.report.topics import Topics
@@ -206,8 +207,10 @@ async def _announce(ctx: Context) -> AsyncIterator[None]:
             (time.time(), ctx.boot_id, json.dumps({"version": ctx.version})),
         )
 
-    await ctx.store.transaction(write)
-    ctx.bus.emit("agent.started", "daemon", boot_id=ctx.boot_id, version=ctx.version)
+    started = BusEvent(
+        kind="agent.started", source="daemon", data={"boot_id": ctx.boot_id, "version": ctx.version}
+    )
+    await ctx.record.commit_with(write, [started])  # the entry and its event, together
     yield
 
 

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.bus import Bus
+from agent.bus import Bus, Event
 from agent.conf import RackConfig
 from agent.console import request
 from agent.errors import EnvironmentMissing
@@ -62,8 +62,14 @@ class Direct:
     journal: Journal
     actor: str
 
+    def audited(self, action: str, **detail: Any) -> Event:
+        """The audit event of ``action`` by this actor (to journal with an entry)."""
+        return Event(
+            kind=action, source="cli", category="audit", data={"actor": self.actor, **detail}
+        )
+
     def audit(self, action: str, **detail: Any) -> None:
-        self.bus.emit(action, "cli", category="audit", actor=self.actor, **detail)
+        self.bus.publish(self.audited(action, **detail))
 
 
 @contextlib.asynccontextmanager
@@ -90,6 +96,6 @@ async def direct(config: RackConfig, what: str) -> AsyncIterator[Direct]:
             telemetry_keep_every=config.mqtt.telemetry_keep_every,
         )
         async with record:
-            act = Direct(config, bus, Journal(store, boot_id), actor)
+            act = Direct(config, bus, Journal(store, boot_id, record=record), actor)
             act.audit("cli.direct", what=what, reason="no agent running")
             yield act

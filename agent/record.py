@@ -8,17 +8,24 @@ events are appended to the hash chain and queued for the ARS in the same transac
 Remote supervision (report/) only *sends* from this outbox: with no ``[mqtt] urls`` the
 journal, the chain and the outbox are written all the same, and sent when a broker is
 configured later (a drill, a rack set up offline).
+
+A journal entry and the event that announces it are one record: `commit_with` runs the
+journal's write and commits the event in the same transaction (after every event
+published before it, so the outbox keeps the bus's order), then hands the event to the
+bus's other subscribers; the record's own subscription never sees it, so it is committed
+once. A crash at any instant leaves both or neither.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from agent.bus import Bus, Event
+from agent.bus import Bus, Event, check_category
 from agent.errors import StoreError
 from agent.report.audit import AuditEntry
 from agent.report.outbox import Outbox
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 Listener = Callable[[list[Event]], None]
+T = TypeVar("T")
 
 
 class Record:
@@ -55,6 +63,9 @@ class Record:
         self._listeners: list[Listener] = []
         self._tg: asyncio.TaskGroup | None = None
         self._pump: asyncio.Task[None] | None = None
+        # The pump's batch while it waits to retry a failed commit: `commit_with` takes
+        # it first, so a journal entry never overtakes events published before it.
+        self._stalled: list[Event] | None = None
         self.committed = 0
 
     def on_commit(self, listener: Listener) -> None:
@@ -67,7 +78,47 @@ class Record:
 
     async def flush(self) -> None:
         """Commit what the bus holds now (a test, a stop): when this returns it is durable."""
-        await self._commit(self._take())
+        while batch := self._take():
+            await self._commit(batch)
+
+    async def commit_with(
+        self, fn: Callable[[sqlite3.Connection], T], events: Sequence[Event] = ()
+    ) -> T:
+        """Run ``fn(conn)`` and commit ``events`` in one transaction, after every event the
+        bus holds now; then publish ``events`` to the bus's other subscribers. When this
+        returns, all of it is durable; if it raises, none of it was committed (the events
+        taken from the bus go back to the pump).
+
+        A cancellation of the caller does not stop the transaction (it runs on the store
+        thread): its outcome is folded in when it ends, and the cancellation goes on.
+        """
+        for event in events:
+            check_category(event)
+        pending = [*(self._stalled or ()), *self._drain()]
+        if self._stalled is not None:
+            self._stalled = []  # taken: the pump's retry finds it committed here
+
+        def write(conn: sqlite3.Connection) -> T:
+            for event in pending:
+                self.recorder.bus_event_in(conn, event)
+            result = fn(conn)
+            for event in events:
+                self.recorder.bus_event_in(conn, event)
+            return result
+
+        def settled(task: asyncio.Task[T]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                self._sub.put_back(pending)  # not committed: the pump commits them later
+                return
+            for event in events:
+                self.bus.publish(event, already=self._sub)
+            self._committed_now([*pending, *events])
+
+        # The task's first step submits the transaction to the store thread; tasks step in
+        # the order they were scheduled, so a pump woken by a later event submits after it.
+        task = asyncio.ensure_future(self.recorder.commit(write))
+        task.add_done_callback(settled)  # runs before the caller resumes
+        return await asyncio.shield(task)
 
     async def __aenter__(self) -> Self:
         await self.outbox.open()
@@ -94,7 +145,7 @@ class Record:
         finally:
             # Whatever the parts published before the stop is committed, not dropped.
             try:
-                await self._commit(self._take())
+                await self.flush()
             except StoreError:
                 log.exception("record: could not commit the last events at stop")
             self._sub.close()
@@ -105,19 +156,28 @@ class Record:
             batch.append(event)
         return batch
 
+    def _drain(self) -> list[Event]:
+        batch = []
+        while (event := self._sub.get_nowait()) is not None:
+            batch.append(event)
+        return batch
+
     async def _commit(self, batch: list[Event]) -> None:
         if not batch:
             return
         await self.recorder.record_events(batch)
+        self._committed_now(batch)
+
+    def _committed_now(self, batch: list[Event]) -> None:
         self.committed += len(batch)
         for listener in self._listeners:
             listener(batch)
 
     async def _run(self) -> None:
         while True:
-            batch = self._take(await self._sub.get())
+            batch: list[Event] | None = self._take(await self._sub.get())
             retry_logged = False
-            while True:
+            while batch:
                 try:
                     await self._commit(batch)
                     break
@@ -130,4 +190,12 @@ class Record:
                             type(exc).__name__,
                         )
                         retry_logged = True
-                    await asyncio.sleep(1.0)
+                    self._stalled = batch
+                    try:
+                        await asyncio.sleep(1.0)
+                    except asyncio.CancelledError:
+                        self._sub.put_back(self._stalled or [])  # the stop's flush has a go
+                        self._stalled = None
+                        raise
+                    # Emptied if a journal write committed it meanwhile.
+                    batch, self._stalled = self._stalled, None

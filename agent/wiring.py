@@ -114,7 +114,8 @@ async def lifecycle_part(ctx: Context) -> AsyncIterator[None]:
     health = ctx.parts.get("health")
     if not isinstance(network, NetworkManager) or not isinstance(power, PowerManager):
         raise AgentError("lifecycle: needs the network and power parts started before it")
-    journal = Journal(ctx.store, ctx.boot_id)
+    # With the record: each journal entry commits with the event that announces it.
+    journal = Journal(ctx.store, ctx.boot_id, record=ctx.record)
     net_bridge = NetworkBridge(network, journal)
     steps = StepContext(
         config=config, state_dir=config.state_dir(), power=power, network=net_bridge

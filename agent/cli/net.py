@@ -185,10 +185,11 @@ def _isolate_directly(config: RackConfig, reason: str, as_json: bool) -> int:
     async def run() -> VerifyReport:
         async with onepath.direct(config, "isolating") as act:
             # Journaled before acting: the agent starts held isolated.
+            said = act.audited("lifecycle.isolation", reason=reason, held=True)
             await act.journal.write(
-                "isolation", "held", "entered", reason=reason, actor=act.actor, since=time.time()
-            )
-            act.audit("lifecycle.isolation", reason=reason, held=True)
+                "isolation", "held", "entered", announce=said,
+                reason=reason, actor=act.actor, since=time.time(),
+            )  # fmt: skip
             async with NetworkManager(config, act.bus, reconcile=False) as net:
                 return await net.isolate_now(reason, hold=True)
 
@@ -213,8 +214,10 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 async def _release_directly(config: RackConfig, reason: str) -> dict[str, Any]:
     async with onepath.direct(config, "releasing the isolation") as act:
-        await act.journal.write("isolation", "released", "entered", reason=reason, actor=act.actor)
-        act.audit("lifecycle.isolation", reason=reason, held=False)
+        said = act.audited("lifecycle.isolation", reason=reason, held=False)
+        await act.journal.write(
+            "isolation", "released", "entered", announce=said, reason=reason, actor=act.actor
+        )
     return {"released": True, "reason": reason, "state": "no agent running"}
 
 

@@ -5,6 +5,12 @@ After a crash or a power cut the agent reads the journal back: the last transiti
 which state to resume, and each step's last entry says whether it is done (never redone),
 started but unfinished (re-checked, then completed or retried) or not started.
 
+An entry may carry the bus event that announces it (``announce=``): with the agent's
+record (agent/record.py) the entry and the event's outbox row (and audit entry) commit in
+one transaction, so after a crash the journal never holds a transition or a step that
+the record does not. Without a record (a test of the lifecycle alone) the event is
+published on the given bus once the entry is committed.
+
 Crash-point testing: when ``CLEANROOM_CRASH_AT_JOURNAL_WRITE=N`` is set, the process
 kills itself with SIGKILL right after its N-th journal commit. The crash-point test uses
 it to stop the agent at every journal write in turn; it has no other effect.
@@ -18,9 +24,14 @@ import signal
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from agent.bus import Bus, Event
+from agent.errors import AgentError
 from agent.store import Store
+
+if TYPE_CHECKING:
+    from agent.record import Record
 
 CRASH_ENV = "CLEANROOM_CRASH_AT_JOURNAL_WRITE"
 
@@ -41,15 +52,31 @@ class StepRecord:
 
 
 class Journal:
-    def __init__(self, store: Store, boot_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        boot_id: str,
+        *,
+        record: Record | None = None,
+        bus: Bus | None = None,
+    ) -> None:
+        if record is not None and (
+            record.outbox.store is not store or bus not in (None, record.bus)
+        ):
+            raise AgentError("journal: the record must write to the same store and bus")
         self.store = store
         self.boot_id = boot_id
+        self.record = record
+        self.bus = record.bus if record is not None else bus
         self.writes = 0
         crash_at = os.environ.get(CRASH_ENV, "")
         self._crash_at = int(crash_at) if crash_at.isdigit() else 0
 
-    async def write(self, kind: str, subject: str, phase: str, **data: Any) -> None:
-        """Commit one entry; when this returns it survives a power cut."""
+    async def write(
+        self, kind: str, subject: str, phase: str, /, announce: Event | None = None, **data: Any
+    ) -> None:
+        """Commit one entry, with the event that announces it; when this returns both
+        survive a power cut."""
         payload = json.dumps(data, sort_keys=True, default=str)
         now = time.time()
 
@@ -60,10 +87,33 @@ class Journal:
                 (now, self.boot_id, kind, subject, phase, payload),
             )
 
-        await self.store.transaction(insert)
+        events = () if announce is None else (announce,)
+        if self.record is not None:
+            await self.record.commit_with(insert, events)
+        else:
+            await self.store.transaction(insert)
+            if self.bus is not None:
+                for event in events:
+                    self.bus.publish(event)
         self.writes += 1
         if self._crash_at and self.writes == self._crash_at:
             os.kill(os.getpid(), signal.SIGKILL)
+
+    def announce(self, event: Event) -> None:
+        """Publish an event that goes with no journal entry (a step waiting, a retry)."""
+        if self.bus is not None:
+            self.bus.publish(event)
+
+    async def since_transition(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """``(kind, phase, data)`` of the newest entered transition and every entry after
+        it, newest first (what happened in the current state, across restarts)."""
+        rows = await self.store.call(
+            lambda c: c.execute(
+                "SELECT kind, phase, data FROM journal WHERE id >= (SELECT max(id) FROM "
+                "journal WHERE kind = 'transition' AND phase = 'entered') ORDER BY id DESC"
+            ).fetchall()
+        )
+        return [(str(kind), str(phase), json.loads(data)) for kind, phase, data in rows]
 
     async def last_state(self) -> str | None:
         row = await self.store.call(

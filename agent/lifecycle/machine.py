@@ -17,11 +17,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from agent.bus import Bus
+from agent.bus import Event as BusEvent
 from agent.cancel import cancel_and_wait
 from agent.conf.schema import RackConfig, Step
 from agent.errors import AgentError, PolicyRefusal
@@ -30,7 +31,14 @@ from agent.lifecycle.runbook import Decision, RunbookEngine, RunResult
 from agent.lifecycle.states import GUARDS, INITIAL, Event, Refusal, State, Transition, lookup
 from agent.lifecycle.steps.context import StepContext
 from agent.lifecycle.steps.registry import build_executors
-from agent.lifecycle.verify import Loss, Verifier, backoff, policies, recovery_steps
+from agent.lifecycle.verify import (
+    Loss,
+    Verifier,
+    backoff,
+    journaled_loss,
+    policies,
+    recovery_steps,
+)
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +175,13 @@ class Lifecycle:
         the hold before acting, isolate at once (quarantine verified by read-back, the
         hospital uplinks down), then enter the isolated state, which keeps it so until
         `release`. Returns whether the isolation verified, and a summary."""
+        said = _isolation(actor, reason, held=True)
         if self.hold is None:
             hold = Hold(reason, actor, time.time())
-            await self.journal.write("isolation", "held", "entered", **asdict(hold))
+            await self.journal.write("isolation", "held", "entered", announce=said, **asdict(hold))
             self.hold = hold
-        self.bus.emit("lifecycle.isolation", SOURCE, category="audit", actor=actor,
-                      reason=reason, held=True)  # fmt: skip
+        else:
+            self.bus.publish(said)
         verified, summary = await self.network.hold(reason)
         self.post(Event.ISOLATE_NOW, actor=actor, reason=reason)
         return verified, summary
@@ -182,11 +191,12 @@ class Lifecycle:
         where a person decides what comes next."""
         if self.hold is None:
             raise PolicyRefusal(f"release refused in {self.state}: the rack is not held isolated")
-        await self.journal.write("isolation", "released", "entered", actor=actor, reason=reason)
-        held, self.hold = self.hold, None
+        said = _isolation(actor, reason, held=False, held_since=self.hold.since)
+        await self.journal.write(
+            "isolation", "released", "entered", announce=said, actor=actor, reason=reason
+        )
+        self.hold = None
         self.network.release()
-        self.bus.emit("lifecycle.isolation", SOURCE, category="audit", actor=actor,
-                      reason=reason, held=False, held_since=held.since)  # fmt: skip
         if self.state is State.ISOLATED:
             self.post(Event.RELEASE, actor=actor, reason=reason)
         return str(self.state)
@@ -266,7 +276,9 @@ class Lifecycle:
             self.state = State(resumed)
             self._changed.set()  # wake whoever waits for the state (it is not arrival)
             log.info("lifecycle state: %s (resumed after restart)", self.state)
-            await self.journal.write("transition", self.state, "resumed")
+            said = BusEvent(kind="lifecycle.resumed", source=SOURCE, category="status",
+                            data={"state": self.state})  # fmt: skip
+            await self.journal.write("transition", self.state, "resumed", announce=said)
             await self.network.resume()
             held = self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN)
             if self.state in (State.OPERATIONAL, State.DEGRADED, State.CONNECTED) and not held:
@@ -279,8 +291,6 @@ class Lifecycle:
                     "before saying so again",
                     SOURCE,
                 )
-            else:
-                self.bus.emit("lifecycle.resumed", SOURCE, category="status", state=self.state)
         if self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN):
             # Isolated while no agent ran (`cleanroom net isolate` acting directly).
             await self._enter(State.ISOLATED, self.hold.reason, self.hold.actor, Event.ISOLATE_NOW)
@@ -331,29 +341,24 @@ class Lifecycle:
         self, state: State, reason: str, actor: str, event: Event | None = None
     ) -> None:
         previous = self.state
+        said: dict[str, object] = {
+            "previous": previous,
+            "event": event,
+            "actor": actor,
+            "reason": reason,
+        }
+        announce = BusEvent(
+            kind="lifecycle.transition", source=SOURCE, category="status",
+            data={**said, "state": state},
+        )  # fmt: skip
+        if state is State.RECOVERING and self.loss is not None:
+            # The outage, journaled with the transition: its downtime survives a restart.
+            said["outage"] = asdict(self.loss)
         # Journaled before the entry action starts: a crash from here on resumes in it.
-        await self.journal.write(
-            "transition",
-            state,
-            "entered",
-            previous=previous,
-            event=event,
-            actor=actor,
-            reason=reason,
-        )
+        await self.journal.write("transition", state, "entered", announce=announce, **said)
         self.state = state
         self._changed.set()
         log.info("lifecycle state: %s (%s)", state, reason)
-        self.bus.emit(
-            "lifecycle.transition",
-            SOURCE,
-            category="status",
-            previous=previous,
-            state=state,
-            event=event,
-            actor=actor,
-            reason=reason,
-        )
 
     # --- entry actions ---------------------------------------------------------------------
 
@@ -399,11 +404,15 @@ class Lifecycle:
     async def _recovering(self) -> Outcome:
         """Bring the lost applications back with the runbook's own steps, per their policy."""
         config, loss = self.config, self.loss
-        if loss is None:  # resumed after a restart: what answers now?
+        if loss is None:  # resumed after a restart: the outage journaled, or what answers now
+            loss = journaled_loss(await self.journal.since_transition())
+        if loss is None:
             failed = await self.verifier.probe()
             if not failed:
                 return Outcome(Event.WORKLOAD_BACK, "every application answers (re-verified)")
-            loss = self.loss = Loss(sorted(self.verifier.probes), time.time(), failed)
+            loss = Loss(sorted(failed), time.time(), failed)
+            await self.journal.write("outage", str(self.state), "found", **asdict(loss))
+        self.loss = loss
         apps = policies(config, loss.apps)
         held = [a.id for a in apps if a.recovery == "hold"]
         if held:
@@ -474,7 +483,7 @@ class Lifecycle:
             build_executors(self.steps),
             self.journal,
             concurrency=self.config.runbook.concurrency,
-            notify=self._step_event,
+            announce=self._step_event,
         )
         try:
             result = await self.engine.run(run_id)
@@ -495,10 +504,12 @@ class Lifecycle:
         count = await self.journal.count_runs(kind)
         return f"{kind}-{count + 1}"
 
-    def _step_event(self, phase: str, step: object, data: object) -> None:
-        step_id = getattr(step, "id", "?")
-        app = getattr(step, "app", "")
-        self.bus.emit("runbook.step", SOURCE, step=step_id, app=app, phase=phase, detail=data)
+    def _step_event(self, phase: str, step: Step, data: Mapping[str, object]) -> BusEvent:
+        return BusEvent(
+            kind="runbook.step",
+            source=SOURCE,
+            data={"step": step.id, "app": step.app or "", "phase": phase, "detail": dict(data)},
+        )
 
     async def _restore(self) -> Outcome:
         result = await self._run_runbook("restore")
@@ -521,8 +532,10 @@ class Lifecycle:
 
     async def _isolated(self) -> Outcome | None:
         if self.hold is None:  # entered without the button (an old journal): hold now
-            self.hold = Hold("emergency isolation", SOURCE, time.time())
-            await self.journal.write("isolation", "held", "entered", **asdict(self.hold))
+            hold = Hold("emergency isolation", SOURCE, time.time())
+            said = _isolation(SOURCE, hold.reason, held=True)
+            await self.journal.write("isolation", "held", "entered", announce=said, **asdict(hold))
+            self.hold = hold
         # Again on entry, and after a restart: quarantine and uplinks read back, and the
         # network part refuses every other phase (reconcile keeps quarantine).
         verified, summary = await self.network.hold(self.hold.reason)
@@ -536,3 +549,13 @@ class Lifecycle:
         self.bus.emit("lifecycle.shutdown", SOURCE, ok=ok, summary=summary)
         await asyncio.Event().wait()  # until mains is back and return is allowed
         return None
+
+
+def _isolation(actor: str, reason: str, **data: object) -> BusEvent:
+    """The audited event of the emergency isolation held or released."""
+    return BusEvent(
+        kind="lifecycle.isolation",
+        source=SOURCE,
+        category="audit",
+        data={"actor": actor, "reason": reason, **data},
+    )

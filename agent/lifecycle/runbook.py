@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.bus import Event
 from agent.conf.schema import Step
 from agent.errors import AgentError
 from agent.lifecycle.journal import Journal, StepRecord
@@ -70,6 +71,10 @@ class RunResult:
 
 
 Notify = Callable[[str, Step, Mapping[str, object]], None]
+"""Told of each step phase in this process, once it is journaled (tests, observers)."""
+Announce = Callable[[str, Step, Mapping[str, object]], Event]
+"""Builds the bus event announcing a step phase; a journaled phase commits it with its
+journal entry (one transaction, see journal.py)."""
 
 
 class RunbookEngine:
@@ -81,6 +86,7 @@ class RunbookEngine:
         *,
         concurrency: int = 4,
         notify: Notify | None = None,
+        announce: Announce | None = None,
         rng: random.Random | None = None,
     ) -> None:
         missing = sorted({s.kind for s in steps} - set(executors))
@@ -92,9 +98,24 @@ class RunbookEngine:
         self.journal = journal
         self.concurrency = concurrency
         self.notify = notify or (lambda _phase, _step, _data: None)
+        self.announce = announce
         self.decisions: asyncio.Queue[tuple[str, Decision]] = asyncio.Queue()
         self.waiting: set[str] = set()
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not security
+
+    async def _journal(
+        self, step: Step, phase: str, detail: Mapping[str, object], **data: object
+    ) -> None:
+        """Journal one phase of a step with the event announcing it, then tell observers."""
+        event = None if self.announce is None else self.announce(phase, step, detail)
+        await self.journal.write("step", step.id, phase, announce=event, **data)
+        self.notify(phase, step, detail)
+
+    def _tell(self, phase: str, step: Step, detail: Mapping[str, object]) -> None:
+        """A phase with no journal entry (waiting for an operator, a retry to come)."""
+        if self.announce is not None:
+            self.journal.announce(self.announce(phase, step, detail))
+        self.notify(phase, step, detail)
 
     def decide(self, step_id: str, decision: Decision) -> None:
         """Answer a step waiting for an operator (on_failure = "ask") or skip a failed
@@ -164,7 +185,7 @@ class RunbookEngine:
                 run.finished[step_id] = "done"
             elif step.on_failure == "ask":
                 self.waiting.add(step_id)
-                self.notify("waiting", step, {"question": "retry, skip or abort?"})
+                self._tell("waiting", step, {"question": "retry, skip or abort?"})
             else:
                 run.finished[step_id] = "failed"
                 run.stopping |= step.on_failure == "stop"
@@ -184,9 +205,10 @@ class RunbookEngine:
                 if bad:
                     run.finished[step_id] = "blocked"
                     reason = f"needs {bad[0]}, which {run.finished[bad[0]]}"
-                    await self.journal.write(
-                        "step", step_id, "blocked", run=run.run_id, reason=reason
-                    )
+                    await self._journal(
+                        self.steps[step_id], "blocked", {"reason": reason},
+                        run=run.run_id, reason=reason,
+                    )  # fmt: skip
                     changed = True
 
     async def _apply_decision(self, run: _Run, step_id: str, decision: Decision) -> bool:
@@ -198,24 +220,22 @@ class RunbookEngine:
             )
             return False
         self.waiting.discard(step_id)
+        step, actor = self.steps[step_id], decision.actor
         if decision.action == "retry":
-            await self.journal.write("step", step_id, "retry", run=run_id, actor=decision.actor)
+            await self._journal(step, "retry", {"actor": actor}, run=run_id, actor=actor)
             return False
         if decision.action == "skip":
             finished[step_id] = "skipped"
-            await self.journal.write(
-                "step", step_id, "skipped", run=run_id, actor=decision.actor, reason=decision.reason
-            )
-            self.notify("skipped", self.steps[step_id], {"reason": decision.reason})
+            reason = decision.reason
+            await self._journal(
+                step, "skipped", {"reason": reason, "actor": actor},
+                run=run_id, actor=actor, reason=reason,
+            )  # fmt: skip
             return False
         finished[step_id] = "failed"
-        await self.journal.write(
-            "step",
-            step_id,
-            "failed",
-            run=run_id,
-            actor=decision.actor,
-            error=f"aborted by {decision.actor}: {decision.reason}",
+        error = f"aborted by {actor}: {decision.reason}"
+        await self._journal(
+            step, "failed", {"error": error, "actor": actor}, run=run_id, actor=actor, error=error
         )
         return True
 
@@ -234,19 +254,14 @@ class RunbookEngine:
                 )
                 in_place = False
             if in_place:
-                await self.journal.write(
-                    "step",
-                    step_id,
-                    "done",
-                    run=run_id,
-                    output="effect found in place after restart",
+                output = "effect found in place after restart"
+                await self._journal(
+                    step, "done", {"resumed": True, "output": output}, run=run_id, output=output
                 )
-                self.notify("done", step, {"resumed": True})
                 return "done"
         while True:
             attempt += 1
-            await self.journal.write("step", step_id, "start", run=run_id, attempt=attempt)
-            self.notify("start", step, {"attempt": attempt})
+            await self._journal(step, "start", {"attempt": attempt}, run=run_id, attempt=attempt)
             started = time.monotonic()
             try:
                 async with asyncio.timeout(step.timeout):
@@ -259,15 +274,10 @@ class RunbookEngine:
                 log.exception("step %s: unexpected error", step_id)
                 error = f"internal error in the {step.kind} step kind: {exc!r}"
             else:
-                await self.journal.write(
-                    "step",
-                    step_id,
-                    "done",
-                    run=run_id,
-                    output=output,
-                    seconds=round(time.monotonic() - started, 3),
+                seconds = round(time.monotonic() - started, 3)
+                await self._journal(
+                    step, "done", {"output": output}, run=run_id, output=output, seconds=seconds
                 )
-                self.notify("done", step, {"output": output})
                 return "done"
             if attempt <= step.retries:
                 delay = step.backoff * (2 ** (attempt - 1)) * (0.8 + 0.4 * self._rng.random())
@@ -278,11 +288,10 @@ class RunbookEngine:
                     error,
                     delay,
                 )
-                self.notify("retry", step, {"attempt": attempt, "error": error})
+                self._tell("retry", step, {"attempt": attempt, "error": error})
                 await asyncio.sleep(delay)
                 continue
-            await self.journal.write(
-                "step", step_id, "failed", run=run_id, error=error, attempt=attempt
+            await self._journal(
+                step, "failed", {"error": error}, run=run_id, error=error, attempt=attempt
             )
-            self.notify("failed", step, {"error": error})
             return "failed"

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -52,6 +53,21 @@ class Loss:
             if app in by_id
         ]
         return "; ".join(parts) or "; ".join(self.why.values())
+
+
+def journaled_loss(entries: Iterable[tuple[str, str, dict[str, Any]]]) -> Loss | None:
+    """The outage the current recovery began with, from `Journal.since_transition`: the
+    newest one found at a restart (kind ``outage``), else the one journaled with the
+    transition into recovering. None when neither is there."""
+    for kind, phase, data in entries:
+        outage = data if kind == "outage" else data.get("outage") if phase == "entered" else None
+        if isinstance(outage, dict):
+            return Loss(
+                [str(a) for a in outage["apps"]],
+                float(outage["since"]),
+                {str(k): str(v) for k, v in outage.get("why", {}).items()},
+            )
+    return None
 
 
 def probes_by_app(config: RackConfig) -> dict[str, list[Step]]:

@@ -5,6 +5,8 @@ exactly once.
 The simulated rack runs in its own process for the whole of each trial, so it outlives
 the agent, and its SET log is the witness: every outlet switched on once and never off,
 every server powered on through its BMC once, every runbook step done once in the journal.
+The record is checked too: every journaled transition and step has the event announcing it
+in the outbox (the config's broker never runs here, so the outbox keeps every message).
 
 `make test` runs a spread of crash points (first, last and evenly between); `make bench`
 enumerates every journal write.
@@ -130,6 +132,42 @@ def check_exactly_once(config: RackConfig, setlog: Path, db: Path) -> None:
     assert {s: done[s] for s in steps} == dict.fromkeys(steps, 1)
 
 
+def announced(db: Path) -> tuple[Counter[tuple[str, ...]], Counter[tuple[str, ...]]]:
+    """What the journal says happened, and what the outbox announced, as comparable keys
+    (per boot): a transition by its state, a step by its id and phase."""
+    conn = sqlite3.connect(db)
+    try:
+        journal: Counter[tuple[str, ...]] = Counter(
+            (str(boot), f"{kind}.{phase}", str(subject))
+            for boot, kind, subject, phase in conn.execute(
+                "SELECT boot_id, kind, subject, phase FROM journal "
+                "WHERE kind IN ('transition', 'step')"
+            )
+        )
+        names = {
+            "lifecycle.transition": "transition.entered",
+            "lifecycle.resumed": "transition.resumed",
+        }
+        outbox: Counter[tuple[str, ...]] = Counter()
+        for (raw,) in conn.execute("SELECT payload FROM outbox WHERE category != 'telemetry'"):
+            message = json.loads(bytes(raw))
+            kind, data, boot = message["kind"], message["data"], message["boot_id"]
+            if kind in names:
+                outbox[(boot, names[kind], str(data["state"]))] += 1
+            elif kind == "runbook.step":
+                outbox[(boot, f"step.{data['phase']}", str(data["step"]))] += 1
+    finally:
+        conn.close()
+    return journal, outbox
+
+
+def check_every_entry_announced(db: Path) -> None:
+    journal, outbox = announced(db)
+    assert journal, "nothing journaled: the check would prove nothing"
+    missing = journal - outbox
+    assert not missing, f"journaled with no event in the outbox: {sorted(missing)}"
+
+
 def trial(folder: Path, crash_at: int | None) -> int:
     """One fresh rack and agent, crashed at ``crash_at`` then resumed; returns the
     number of journal writes of the run."""
@@ -164,6 +202,7 @@ def trial(folder: Path, crash_at: int | None) -> int:
             assert writes >= (crash_at or 0)
             assert run_agent(config_path, db, None) == "operational"
         check_exactly_once(config, setlog, db)
+        check_every_entry_announced(db)
         return writes
     finally:
         sim.send_signal(signal.SIGINT)
