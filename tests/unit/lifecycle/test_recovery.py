@@ -68,6 +68,16 @@ class Rack:
     def release(self) -> None:
         return None
 
+    @property
+    def connected(self) -> bool:
+        return False  # these tests never join the hospital uplink
+
+    async def connect(self, approvals: tuple[str, ...]) -> tuple[bool, str]:
+        return False, "not in these tests"
+
+    async def disconnect(self) -> tuple[bool, str]:
+        return True, "the uplink is down"
+
     async def up(self) -> tuple[bool, str]:
         self.ups += 1
         self.powering.set()
