@@ -29,6 +29,8 @@ import pytest
 from agent.conf import RackConfig, load_config
 from agent.sim.testing import relocate
 
+from .journal_view import journaled_state
+
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "config" / "demo-rack.toml"
 CRASH_ENV = "CLEANROOM_CRASH_AT_JOURNAL_WRITE"
@@ -37,23 +39,6 @@ TRIAL_TIMEOUT = 90.0
 
 def fast_config(folder: Path) -> Path:
     return relocate(DEMO, folder, fast=True)[0]
-
-
-def _state(db: Path) -> str | None:
-    if not db.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            row = conn.execute(
-                "SELECT subject FROM journal WHERE kind = 'transition' AND phase = 'entered' "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    return None if row is None else str(row[0])
 
 
 def run_agent(config: Path, db: Path, crash_at: int | None) -> str:
@@ -77,7 +62,7 @@ def run_agent(config: Path, db: Path, crash_at: int | None) -> str:
                     f"agent exited {proc.returncode}; see {config.parent / 'agent.log'}"
                 )
                 return "crashed"
-            state = _state(db)
+            state = journaled_state(db)
             if state == "operational":
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=10)

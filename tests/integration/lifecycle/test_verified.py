@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from agent.lifecycle.steps.waits import tcp_answers
 from agent.lifecycle.verify import probes_by_app
 from agent.sim.compose import SimRack
 from agent.sim.testing import relocate
+
+from .journal_view import journaled_state
 
 DEMO = Path(__file__).resolve().parents[3] / "config" / "demo-rack.toml"
 CUT_S = 15.0
@@ -110,23 +111,6 @@ async def test_a_rack_wide_reset_is_noticed_and_recovered(tmp_path: Path) -> Non
     assert any(p.name.startswith("recovery-") for p in reports.iterdir()), "a recovery report"
 
 
-def _journal_state(db: Path) -> str | None:
-    if not db.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            row = conn.execute(
-                "SELECT subject FROM journal WHERE kind = 'transition' AND phase = 'entered' "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    return None if row is None else str(row[0])
-
-
 def _agent(config: RackConfig) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     return subprocess.Popen(
@@ -139,9 +123,11 @@ def _agent(config: RackConfig) -> subprocess.Popen[bytes]:
 
 async def _until_state(db: Path, state: str, limit: float, agent: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + limit
-    while _journal_state(db) != state:
+    while journaled_state(db) != state:
         assert agent.poll() is None, f"the agent exited with {agent.returncode}"
-        assert time.monotonic() < deadline, f"not {state} within {limit:.0f}s: {_journal_state(db)}"
+        assert time.monotonic() < deadline, (
+            f"not {state} within {limit:.0f}s: {journaled_state(db)}"
+        )
         await asyncio.sleep(0.3)
 
 
