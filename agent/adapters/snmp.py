@@ -252,7 +252,16 @@ class SnmpClient:
             return {oid: self._decode(oid, raw[oid]) if oid in raw else MISSING for oid in wanted}
 
         what = f"GET {_summary(wanted)}"
-        return await self._read(what, partial(self._aio_attempt, op))
+        values = await self._read(what, partial(self._aio_attempt, op))
+        if len(wanted) > 1 and all(value is MISSING for value in values.values()):
+            # gufo-snmp drops a GET answer's error-status and its varbinds alike, so one
+            # refused object (genErr, noAccess...) makes every object of the PDU look
+            # absent. Nothing answered: ask each object alone, so that the others are
+            # read (the refused one stays MISSING). Truly absent objects cost one GET
+            # each, which only a GET of nothing but absent objects pays.
+            for oid in wanted:
+                values[oid] = await self.get_one(oid)
+        return values
 
     async def walk(self, subtree: str) -> list[tuple[str, Value]]:
         """Every (oid, value) under ``subtree``, in agent order, by GETBULK (by GETNEXT

@@ -203,6 +203,10 @@ def _walk_getnext(
             raise TooBig("the agent answered a GETNEXT (one row) with tooBig")
         if reply.status:
             _consume(session)
+            if rows and _fails_past(session, subtree, reply.status):
+                # The object after the last row is outside the subtree and refused: the
+                # table itself was read to its end.
+                return rows
             raise ErrorStatus(reply.status, reply.index, "GETNEXT")
         if reply.size > GUFO_MAX_MESSAGE:
             _consume(session)
@@ -222,6 +226,14 @@ def _walk_getnext(
         _check_cursor(row[0], cursors, where)
         rows.append(row)
     raise _Abandoned
+
+
+def _fails_past(session: SyncSnmpSession, subtree: str, status: int) -> bool:
+    """Whether a GETNEXT from the very end of ``subtree`` (past any row it can hold:
+    sub-identifiers are 32-bit) is refused with the same error-status, i.e. whether the
+    refused object lies after the subtree rather than in it."""
+    reply = _ask(session, session._sock.send_get_next, GetIter(f"{subtree}.4294967295"))
+    return reply.status == status
 
 
 def _check_cursor(oid: str, cursors: set[str], where: tuple[str, str]) -> None:

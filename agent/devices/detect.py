@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from agent.adapters.snmp import MISSING, SnmpClient, Value, expect_oid
+from agent.adapters.snmp import MISSING, SnmpClient, Value
 from agent.devices.pdu import FAMILIES, FAMILIES_BY_KEY, PduDriver, PduFamily
 from agent.devices.pdu.driver import SYS_OBJECT_ID
 from agent.errors import ConfigError, NegativeReply, ProtocolError
@@ -212,7 +212,9 @@ async def detect(
         oids += [s.oid for s in each.sentinels]
     values, unasked = await ask(client, oids)
     raw = values.get(SYS_OBJECT_ID, MISSING)
-    sys_oid = "" if raw is MISSING else expect_oid(device, SYS_OBJECT_ID, raw)
+    # Only a hint: an agent that garbles it (an OctetString) is still detected by what
+    # its sentinels answer.
+    sys_oid = raw if isinstance(raw, str) else ""
     kind, family, prefix, answered = choose(sys_oid, values, families, ups_list)
     if kind == "unknown" and await _has_switch_table(client):
         kind = "switch"
