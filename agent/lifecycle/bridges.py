@@ -49,7 +49,10 @@ class NetworkBridge:
     async def connect(self, approvals: tuple[str, ...]) -> tuple[bool, str]:
         before = self.manager.layout
         report = await self.manager.enter_phase("connected", approvals=approvals)
-        self._before_uplink = self._before_uplink or before
+        if before.phase != "connected":
+            # The layout this connection left, not an older one: a rack isolated and
+            # brought back since an earlier connection has moved on from that one.
+            self._before_uplink = before
         if not report.verified:
             _, down = await self.disconnect()
             raise PolicyRefusal(
@@ -82,6 +85,7 @@ class NetworkBridge:
         return True, f"quarantine verified ({how}) on {len(report.switches)} switch(es)"
 
     async def emergency(self, reason: str) -> str:
+        self._before_uplink = None  # quarantine now: no layout to return to from the uplink
         report = await self.manager.isolate_now(reason)
         await self._remember("quarantine", [])
         return _isolated(report.verified, report.problems())
@@ -89,6 +93,7 @@ class NetworkBridge:
     async def hold(self, reason: str) -> tuple[bool, str]:
         """Emergency isolation, held until `release`: quarantine verified by read-back,
         the hospital uplinks down, every other phase refused meanwhile."""
+        self._before_uplink = None
         report = await self.manager.isolate_now(reason, hold=True)
         await self._remember("quarantine", [])
         return report.verified, _isolated(report.verified, report.problems())

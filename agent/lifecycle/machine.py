@@ -125,6 +125,7 @@ class Lifecycle:
         self.health_degraded = False
         self.engine: RunbookEngine | None = None
         self.hold: Hold | None = None  # emergency isolation, journaled, survives restarts
+        self._released_before_restart = False  # the newest isolation entry is a release
         self.last_run: RunResult | None = None
         self._events: asyncio.Queue[tuple[Event, str, str]] = asyncio.Queue()
         self._changed = asyncio.Event()
@@ -270,6 +271,23 @@ class Lifecycle:
             data = json.loads(row[1])
             self.hold = Hold(str(data["reason"]), str(data["actor"]), float(data["since"]))
             log.warning("emergency isolation holds since a previous run: %s", self.hold.reason)
+        self._released_before_restart = row is not None and row[0] == "released"
+
+    async def _resume_network(self) -> bool:
+        """Replay the journaled network layout after a restart. A switch that does not
+        verify, or a refusal, degrades the rack into safe_hold (quarantined by the network
+        part), never the agent: False then."""
+        try:
+            await self.network.resume()
+        except AgentError as exc:
+            log.warning("network layout not restored after the restart, holding: %s", exc)
+            await self._enter(
+                State.SAFE_HOLD,
+                f"network layout not restored after the restart: {exc}",
+                SOURCE,
+            )
+            return False
+        return True
 
     async def run(self) -> None:
         await self._resume_hold()
@@ -283,9 +301,22 @@ class Lifecycle:
             said = BusEvent(kind="lifecycle.resumed", source=SOURCE, category="status",
                             data={"state": self.state})  # fmt: skip
             await self.journal.write("transition", self.state, "resumed", announce=said)
-            await self.network.resume()
+            # Under a hold the layout from before it is never replayed, not even for a
+            # moment: entering `isolated` below applies quarantine instead.
+            restored = True if self.hold is not None else await self._resume_network()
             held = self.hold is not None and self.state not in (State.ISOLATED, State.SHUTDOWN)
-            if self.state in (State.OPERATIONAL, State.DEGRADED, State.CONNECTED) and not held:
+            if not restored:
+                pass  # _resume_network entered safe_hold, the rack quarantined
+            elif self.state == State.ISOLATED and self._released_before_restart:
+                # The release was journaled, the move it asked for was not: finish it,
+                # never re-hold what an operator released.
+                await self._enter(
+                    State.SAFE_HOLD,
+                    "emergency isolation released before the restart",
+                    SOURCE,
+                    Event.RELEASE,
+                )
+            elif self.state in (State.OPERATIONAL, State.DEGRADED, State.CONNECTED) and not held:
                 # Connected too: the network part comes back without the uplink (joining
                 # it needs a new two-person approval), so the rack is not connected now.
                 # The rack may have changed behind a stopped controller: verify it first.
