@@ -12,9 +12,11 @@ signing key).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from agent.bus import Event as BusEvent
 from agent.conf.schema import RackConfig
 from agent.errors import PolicyRefusal
 from agent.health import overrides
@@ -200,19 +202,20 @@ def _records(
                 f"devices: {', '.join(config.device_ids())}"
             )
         who, reason = actor(cmd), str(cmd.args["reason"])
-        stored = await store.transaction(
-            lambda conn: overrides.save(conn, device, version, actor=who, reason=reason)
-        )
-        machine.bus.emit(
-            "firmware.override",
-            "lifecycle",
-            category="audit",
-            actor=who,
-            device=device,
-            version=version,
-            reason=reason,
-            approved_by=list(cmd.approved_by),
-        )
+        said = BusEvent(kind="firmware.override", source="lifecycle", category="audit",
+                        data={"actor": who, "device": device, "version": version,
+                              "reason": reason, "approved_by": list(cmd.approved_by)})  # fmt: skip
+
+        def save(conn: sqlite3.Connection) -> dict[str, Any]:
+            return overrides.save(conn, device, version, actor=who, reason=reason)
+
+        record = machine.journal.record
+        if record is not None:
+            # In force only together with its audit entry: one transaction.
+            stored = await record.commit_with(save, [said])
+        else:
+            stored = await store.transaction(save)
+            machine.bus.publish(said)
         return {"device": device, **stored, "note": "used by the next self-test"}
 
     return {

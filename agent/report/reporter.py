@@ -273,20 +273,29 @@ class Reporter:
         per interval: the ARS keeps these to check the rack's log later."""
         published = 0  # an empty chain has nothing to anchor
         while True:
-            head = await self.signed_head()
-            if head["id"] != published:
-
-                def write(
-                    conn: sqlite3.Connection, head: dict[str, Any] = head, ts: float = self.clock()
-                ) -> int:
-                    return self.recorder.event_in(
-                        conn, kind="audit.head", source="agent", category="event",
-                        data=head, ts=ts,
-                    )  # fmt: skip
-
-                await self.recorder.commit(write)
-                published = head["id"]
+            try:
+                published = await self._anchor_once(published)
+            except StoreError as exc:
+                # A busy or failing disk costs one anchor, not the reporter (and with it
+                # the agent): the next interval tries again, the chain is unchanged.
+                log.warning("audit head not published this time: %s", exc)
             await asyncio.sleep(self.settings.audit_head_interval)
+
+    async def _anchor_once(self, published: int) -> int:
+        """Publish the signed head if it moved since ``published``; the head's id now."""
+        head = await self.signed_head()
+        if head["id"] != published:
+
+            def write(
+                conn: sqlite3.Connection, head: dict[str, Any] = head, ts: float = self.clock()
+            ) -> int:
+                return self.recorder.event_in(
+                    conn, kind="audit.head", source="agent", category="event",
+                    data=head, ts=ts,
+                )  # fmt: skip
+
+            await self.recorder.commit(write)
+        return int(head["id"])
 
     def _will(self) -> WillMessage:
         """Built as each session opens, published by the broker when it is lost: only
