@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -73,8 +74,15 @@ class Record:
         self._listeners.append(listener)
 
     async def record_audit(self, actor: str, action: str, detail: dict[str, Any]) -> AuditEntry:
-        """Append to the audit chain and queue it for MQTT, committed when this returns."""
-        return await self.recorder.record_audit(actor, action, detail)
+        """Append to the audit chain and queue it for MQTT, committed when this returns,
+        after every event the bus holds now (so a command's result is never chained
+        before the audit entry of the action it reports)."""
+        ts = time.time()
+        return await self.commit_with(
+            lambda conn: self.recorder.audit_in(
+                conn, actor=actor, action=action, detail=detail, ts=ts
+            )
+        )
 
     async def flush(self) -> None:
         """Commit what the bus holds now (a test, a stop): when this returns it is durable."""

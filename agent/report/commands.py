@@ -98,7 +98,7 @@ class CommandRunner:
                     durable=False,
                 )
             else:
-                await rep.recorder.commit(self._admit_action(command, checked.expires_at, now))
+                await rep.record.commit_with(self._admit_action(command, checked.expires_at, now))
         except CommandRefused as refusal:
             await self._refuse(inbound, verb, refusal)
             return

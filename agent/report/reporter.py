@@ -294,7 +294,7 @@ class Reporter:
                     data=head, ts=ts,
                 )  # fmt: skip
 
-            await self.recorder.commit(write)
+            await self.record.commit_with(write)
         return int(head["id"])
 
     def _will(self) -> WillMessage:

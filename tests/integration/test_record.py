@@ -148,3 +148,22 @@ async def test_a_cancelled_journal_write_still_commits_once_and_the_cancel_goes_
         await record.flush()
         assert await store.call(_kinds) == ["before", "runbook.step"]
         assert await store.call(_journal) == ["s1"]
+
+
+async def test_a_command_result_is_not_chained_before_the_action_it_reports(
+    tmp_path: Path,
+) -> None:
+    """A direct audit entry (a command's result) is committed after the events the bus
+    already holds, as a journal entry is: the chain never says the result came first."""
+    async with Store(tmp_path / "agent.db") as store:
+        bus = Bus()
+        async with Record(store, bus, "boot-1", Topics("cleanroom/v1", "s", "r")) as record:
+            bus.emit("telemetry.x", "health", category="event", n=1)
+            await asyncio.sleep(0)  # the pump takes it: its commit is in flight
+            bus.emit("firmware.override", "lifecycle", category="audit", actor="remote:k")
+            await record.record_audit("remote:k", "command.result", {"status": "result"})
+            await record.flush()
+            actions = await store.call(
+                lambda c: [r[0] for r in c.execute("SELECT action FROM audit ORDER BY id")]
+            )
+    assert actions == ["firmware.override", "command.result"], actions
