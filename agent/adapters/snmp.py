@@ -129,6 +129,9 @@ _PRIV_KEYS = {"DES": DesKey, "AES": Aes128Key, "AES-192": Aes192Key, "AES-256": 
 # when a v3 session has been idle that long. We refresh a little earlier.
 _V3_REFRESH_AFTER = 120.0
 _BACKOFF_CAP = 5.0
+# How long a device found without GETBULK is walked by GETNEXT before GETBULK is tried
+# again (seconds).
+_REPROBE_AFTER = 600.0
 _GUFO_MAX_MESSAGE = snmp_walk.GUFO_MAX_MESSAGE
 # The Python types gufo-snmp decodes SNMP values into that are ours too (see Value).
 _DECODED = frozenset({int, bytes, str})
@@ -584,15 +587,25 @@ class _Peer:
     open their own SnmpClient for the same device, often one per operation, and a device
     that drops GETBULK would otherwise cost every new client two timeouts before its first
     walk. Keyed by "host:port" because that is the agent; entries are a few bytes per
-    device and live as long as the process.
+    device and live as long as the process. A downgrade to GETNEXT is tried again after
+    ``_REPROBE_AFTER``: two lost datagrams on a lossy link, or an agent restarted with
+    GETBULK, must not cost one round trip per row for the life of the process.
     """
 
-    __slots__ = ("_caps", "getbulk", "seen")
+    __slots__ = ("_caps", "_getbulk", "_since", "seen")
 
     def __init__(self) -> None:
-        self.getbulk = True
+        self._getbulk = True
+        self._since = 0.0  # monotonic time of the downgrade
         self.seen = ""
         self._caps: dict[str, int] = {}  # subtree -> repetitions that fit
+
+    @property
+    def getbulk(self) -> bool:
+        if not self._getbulk and time.monotonic() - self._since > _REPROBE_AFTER:
+            self._getbulk = True  # ask GETBULK again; a second refusal downgrades again
+            log.info("asking GETBULK again of an agent downgraded %s ago", _REPROBE_AFTER)
+        return self._getbulk
 
     def repetitions(self, subtree: str, configured: int) -> int:
         """0 (GETNEXT) for a device without GETBULK, else what last fit this subtree."""
@@ -604,17 +617,19 @@ class _Peer:
         self._caps[subtree] = repetitions
 
     def no_getbulk(self, target: SnmpTarget, seen: str) -> None:
-        if not self.getbulk:
+        if not self._getbulk:
             return
-        self.getbulk = False
+        self._getbulk = False
+        self._since = time.monotonic()
         self.seen = seen
         log.warning(
-            "%s (%s:%s): %s; walking this device by GETNEXT from now on (slower, one "
-            "round trip per row)",
+            "%s (%s:%s): %s; walking this device by GETNEXT for the next %.0f s (slower, "
+            "one round trip per row), then asking GETBULK again",
             target.device,
             target.host,
             target.port,
             seen,
+            _REPROBE_AFTER,
         )
 
 
