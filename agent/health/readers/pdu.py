@@ -115,7 +115,15 @@ class PduReader:
                 failed.update(dict.fromkeys(oids, str(exc)))
         walked = await self._walk_all(family, metering, failed)
         self.last_tables = table_status(family, metering, values, walked, failed)
-        return decode(self.device, family, metering=metering, values=values, walked=walked, ts=ts)
+        return decode(
+            self.device,
+            family,
+            metering=metering,
+            values=values,
+            walked=walked,
+            ts=ts,
+            failed=failed,
+        )
 
     async def _walk_all(
         self, family: PduFamily, metering: Metering, failed: dict[str, str]
@@ -286,9 +294,11 @@ def decode(
     values: Mapping[str, Value],
     walked: Mapping[str, list[tuple[str, Value]]],
     ts: float,
+    failed: Mapping[str, str] | None = None,
 ) -> list[Reading]:
     """Readings from one poll's raw answers: ``values`` of the scalars, ``walked`` rows
-    per walked column. Unsorted or partial tables and odd values are tolerated."""
+    per walked column, ``failed`` the columns the device refused (and why). Unsorted or
+    partial tables and odd values are tolerated."""
     out: list[Reading] = []
     scalars: tuple[tuple[Scalar | None, str, str, str, float, float], ...] = (
         (metering.inlet_current, "inlet/current", "pdu_load_a", AMPERE, 0.0, MAX_INLET_A),
@@ -314,17 +324,14 @@ def decode(
     for number, index in sorted(numbers.items()):
         sensor = f"outlet/{number}/state"
         if not switched:
-            out.append(
-                unknown(
-                    device,
-                    sensor,
-                    "outlet_state",
-                    BOOLEAN,
-                    ts,
-                    f"not switched: this PDU publishes no "
-                    f"{family.state.mib if family.state else 'outlet state'} row for it",
-                )
+            refused = (failed or {}).get(family.state.column) if family.state else None
+            why = (
+                f"outlet state not readable: {family.state.mib} was refused ({refused})"
+                if refused and family.state
+                else "not switched: this PDU publishes no "
+                f"{family.state.mib if family.state else 'outlet state'} row for it"
             )
+            out.append(unknown(device, sensor, "outlet_state", BOOLEAN, ts, why))
             continue
         raw = state_rows[index]
         code = as_int(raw)

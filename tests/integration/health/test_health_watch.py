@@ -335,3 +335,21 @@ async def test_a_table_the_pdu_refuses_is_named_unreadable_in_the_snapshot(lab: 
     text = _table(snapshot)
     assert "table PDU2-MIB::measurementsOutletSensorValue: unreadable" in text
     assert "table PDU2-MIB::outletSwitchingState" not in text  # read tables are not listed
+
+
+async def test_a_refused_outlet_state_table_is_not_reported_as_unswitched(lab: Lab) -> None:
+    from agent.sim.snmp.values import parse_oid  # noqa: PLC0415
+
+    # PowerNet-MIB::rPDU2OutletSwitchedStatusState.1: the walk of the column is refused.
+    lab.rack.device("pdu-a").faults.fail_oid(
+        parse_oid("1.3.6.1.4.1.318.1.1.26.9.2.3.1.5.1"), "genErr"
+    )
+    async with HealthWatch(lab.config(), Bus()) as watch:
+        await poll_all(watch)
+        snapshot = watch.snapshot()
+    pdu = next(d for d in snapshot["devices"] if d["device"] == "pdu-a")
+    states = [r for r in pdu["readings"] if r["kind"] == "outlet_state"]
+    assert states  # the outlets are still listed (from the metered table)
+    assert all(r["value"] is None for r in states)
+    assert all("outlet state not readable" in r["detail"] for r in states), states[0]
+    assert pdu["tables"]["PowerNet-MIB::rPDU2OutletSwitchedStatusState"].startswith("unreadable")
