@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 from agent.adapters.snmp import MISSING, SnmpClient, Value
 from agent.devices.pdu import FAMILIES, FAMILIES_BY_KEY, PduDriver, PduFamily
 from agent.devices.pdu.driver import SYS_OBJECT_ID
-from agent.errors import ConfigError, NegativeReply, ProtocolError
+from agent.errors import ConfigError, DeviceUnreachable, NegativeReply, ProtocolError
 
 AUTO = "auto"
 Kind = Literal["pdu", "ups", "switch", "unknown"]
@@ -143,7 +143,9 @@ def ups_families() -> tuple[Family, ...]:
 async def ask(client: SnmpClient, oids: Sequence[str]) -> tuple[dict[str, Value], list[str]]:
     """GET ``oids`` in small batches; a batch the agent refuses as a whole is asked one
     OID at a time. Returns the answers (``MISSING`` for absent objects) and the OIDs
-    that could not be asked at all."""
+    that could not be asked at all. A device that does not answer the first batch is
+    unreachable (raised); a later batch that times out (an agent whose subagent for
+    those objects hangs) leaves its objects unasked rather than failing detection."""
     answers: dict[str, Value] = {}
     unasked: list[str] = []
     wanted = list(dict.fromkeys(oids))
@@ -151,6 +153,11 @@ async def ask(client: SnmpClient, oids: Sequence[str]) -> tuple[dict[str, Value]
         batch = wanted[start : start + _BATCH]
         try:
             answers.update(await client.get(batch))
+            continue
+        except DeviceUnreachable:
+            if start == 0:
+                raise
+            unasked += batch
             continue
         except (NegativeReply, ProtocolError):
             pass  # one object spoiled the batch (or it was too big): ask one by one

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from agent.adapters.snmp import MISSING, Value
-from agent.devices.detect import BRIDGE_NUM_PORTS, Family, choose
+import pytest
+
+from agent.adapters.snmp import MISSING, SnmpTarget, Value
+from agent.devices.detect import BRIDGE_NUM_PORTS, Family, ask, choose
 from agent.devices.pdu.base import Column, Command, PduFamily, Scalar
+from agent.errors import DeviceUnreachable
 
 E = "1.3.6.1.4.1."
 
@@ -104,3 +107,34 @@ def test_a_family_needs_every_sentinel_and_missing_is_not_an_answer() -> None:
 def test_bridge_mib_alone_is_a_switch_and_nothing_is_unknown() -> None:
     assert choose(E + "9.1.617", answers(BRIDGE_NUM_PORTS), PDUS, UPSES)[0] == "switch"
     assert choose(E + "9.1.617", {}, PDUS, UPSES) == ("unknown", None, "", ())
+
+
+class _HangingSubagent:
+    """An agent whose answers for some objects never come (a hung AgentX subagent):
+    no simulator stages that per object, so this stands in for the client."""
+
+    def __init__(self, answers: dict[str, Value], hung: set[str], first_hangs: bool) -> None:
+        self.target = SnmpTarget("pdu-h", "192.0.2.9", 161)
+        self._answers, self._hung, self._first_hangs = answers, hung, first_hangs
+        self.calls = 0
+
+    async def get(self, oids: list[str]) -> dict[str, Value]:
+        self.calls += 1
+        if (self.calls == 1 and self._first_hangs) or self._hung & set(oids):
+            raise DeviceUnreachable("pdu-h", "no answer")
+        return {oid: self._answers.get(oid, MISSING) for oid in oids}
+
+    async def get_one(self, oid: str) -> Value:
+        return (await self.get([oid]))[oid]
+
+
+async def test_a_batch_that_times_out_after_the_first_leaves_its_objects_unasked() -> None:
+    oids = [f"{E}318.1.1.26.2.1.8.1", *(f"{E}99.{n}.0" for n in range(30))]
+    agent = _HangingSubagent({oids[0]: b"AP8932"}, hung={f"{E}99.20.0"}, first_hangs=False)
+    answers, unasked = await ask(agent, oids)  # type: ignore[arg-type]
+    assert answers[oids[0]] == b"AP8932"
+    assert f"{E}99.20.0" in unasked
+    assert len(unasked) == 12  # the one batch that hung, nothing else
+    silent = _HangingSubagent({}, hung=set(), first_hangs=True)
+    with pytest.raises(DeviceUnreachable):  # the first batch: the device itself is silent
+        await ask(silent, oids)  # type: ignore[arg-type]
