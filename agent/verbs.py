@@ -14,11 +14,14 @@ This module is data and imports nothing of the agent's parts, so any layer may r
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from agent.errors import PolicyRefusal
 
+R = TypeVar("R")
+T = TypeVar("T")
 Role = Literal["observer", "operator", "admin"]
 ROLES: Final[tuple[Role, ...]] = ("observer", "operator", "admin")
 ArgType = Literal["string", "number", "boolean"]
@@ -173,3 +176,14 @@ def check_args(verb: str, args: dict[str, Any]) -> None:
                 f"{verb}: argument {arg.name!r} = {value!r}: must be a {arg.type} "
                 f"({arg.description})"
             )
+
+
+def checked(verb: str, handler: Callable[[R], Awaitable[T]]) -> Callable[[R], Awaitable[T]]:
+    """``handler`` after the registry's argument check of ``verb``: every path that runs a
+    verb (console, MQTT, whichever part owns the handler) refuses the same arguments."""
+
+    async def run(request: R) -> T:
+        check_args(verb, getattr(request, "args", {}))
+        return await handler(request)
+
+    return run

@@ -26,7 +26,7 @@ from agent.lifecycle.states import Event
 from agent.power import switching
 from agent.report.audit import HEAD_KEY
 from agent.store import Store
-from agent.verbs import REGISTRY, check_args
+from agent.verbs import REGISTRY, checked
 
 
 class Request(Protocol):
@@ -97,7 +97,7 @@ def build(
     unknown = sorted(set(handlers) - set(REGISTRY))
     if unknown:
         raise AssertionError(f"lifecycle/verbs.py: handlers for unregistered verbs {unknown}")
-    return {verb: _checked(verb, handler) for verb, handler in handlers.items()}
+    return {verb: checked(verb, handler) for verb, handler in handlers.items()}
 
 
 def _runbook(machine: Lifecycle) -> dict[str, Handler]:
@@ -291,13 +291,3 @@ def _rack(
         "network.connect": network_connect,
         "network.disconnect": network_disconnect,
     }
-
-
-def _checked(verb: str, handler: Handler) -> Handler:
-    """The handler, after the registry's argument check."""
-
-    async def run(cmd: Request) -> Any:
-        check_args(verb, cmd.args)
-        return await handler(cmd)
-
-    return run

@@ -42,6 +42,7 @@ from agent.report.intake import Handler, Intake, Limits, reply_topic_problem
 from agent.report.payloads import Snapshot, Status
 from agent.report.sender import Sender
 from agent.report.topics import Topics
+from agent.verbs import checked
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,12 @@ class Reporter:
         async def audit_head(_command: Any) -> Any:
             return await self.signed_head()
 
-        return {"status.get": status_get, "outbox.stats": outbox_stats, "audit.head": audit_head}
+        own: dict[str, Handler] = {
+            "status.get": status_get,
+            "outbox.stats": outbox_stats,
+            "audit.head": audit_head,
+        }
+        return {verb: checked(verb, handler) for verb, handler in own.items()}
 
     async def signed_head(self) -> dict[str, Any]:
         """The audit chain's head signed by the device key (docs/protocol.md)."""

@@ -7,12 +7,15 @@ import asyncio
 import functools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
 import msgspec
+import pytest
 
 from agent.bus import Bus
+from agent.errors import PolicyRefusal
 from agent.report import audit
 from agent.report.envelope import sign_approval, sign_command
 from agent.report.intake import Command
@@ -244,3 +247,18 @@ async def test_command_matrix(mosquitto: Mosquitto, tmp_path: Path) -> None:
     ]
     assert report.ok, report.problems
     assert json.loads(json.dumps(report.entries)) == len(entries)
+
+
+async def test_the_reporters_own_verbs_refuse_arguments_they_do_not_take(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """status.get, outbox.stats and audit.head run the registry's argument check too, as
+    every verb a part serves does: an argument nobody reads is refused, not ignored."""
+    async with Store(tmp_path / "s.db") as store:
+        reporter = make_reporter(
+            store, mosquitto.url, bus=Bus(), boot_id="boot-args", keyring=keyring([OLIVIA]),
+            handlers={},
+        )  # fmt: skip
+        for verb, handler in reporter.builtin_handlers().items():
+            with pytest.raises(PolicyRefusal, match=f"{verb}: no argument 'verbose'"):
+                await handler(SimpleNamespace(verb=verb, args={"verbose": True}))  # type: ignore[arg-type]
