@@ -37,7 +37,8 @@ SWITCH_TABLES = (
 # GETs per request while detecting: a few dozen sentinels fit in one message, but some
 # agents answer a long GET with tooBig or an error for the whole PDU; small batches keep
 # one refusal from hiding the rest, and a refused batch is asked again one OID at a time.
-_BATCH = 12
+_BATCH = 11
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"  # SNMPv2-MIB::sysUpTime.0
 
 
 class Sentinel(Protocol):
@@ -148,11 +149,15 @@ async def ask(client: SnmpClient, oids: Sequence[str]) -> tuple[dict[str, Value]
     those objects hangs) leaves its objects unasked rather than failing detection."""
     answers: dict[str, Value] = {}
     unasked: list[str] = []
-    wanted = list(dict.fromkeys(oids))
+    wanted = [oid for oid in dict.fromkeys(oids) if oid != SYS_UPTIME]
     for start in range(0, len(wanted), _BATCH):
         batch = wanted[start : start + _BATCH]
         try:
-            answers.update(await client.get(batch))
+            # sysUpTime rides along: every agent answers it, so a batch of absent
+            # sentinels is not "nothing answered", which the adapter would re-ask one
+            # object at a time (it is how a refused object is told from absent ones).
+            got = await client.get([SYS_UPTIME, *batch])
+            answers.update((oid, got[oid]) for oid in batch)
             continue
         except DeviceUnreachable:
             if start == 0:
